@@ -1,0 +1,176 @@
+"""The stat cache: digests of files that have not changed since they were last hashed.
+
+An entry is keyed by (device, inode, size, mtime_ns, ctime_ns, algorithm, shard
+size); any write to a file changes its mtime or ctime and so misses the cache. A
+file written within two seconds of being hashed is not cached at all, because a
+same-size rewrite in the same timestamp tick would otherwise look unchanged (the
+"racy timestamp" problem git and ccache also guard against).
+
+Used by `manifest` and `check` only; verification always hashes the bytes on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from modelseal.fsio import atomic_write_text
+from modelseal.hashing import HashSpec
+from modelseal.walk import FileEntry
+
+CACHE_FILE = "stat-cache-v1.json"
+RACY_WINDOW_NS = 2_000_000_000
+MAX_ENTRIES = 200_000
+_FORMAT_VERSION = 1
+
+
+def default_cache_dir(start: Path) -> Path:
+    """`.git/modelseal` of the enclosing repository, else the user's cache directory."""
+    git_dir = find_git_dir(start)
+    if git_dir is not None:
+        return git_dir / "modelseal"
+    return user_cache_dir()
+
+
+def find_git_dir(start: Path) -> Path | None:
+    """The git directory of the repository holding ``start`` (worktree files followed)."""
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        dot_git = directory / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            if text.startswith("gitdir:"):
+                return (directory / text.split(":", 1)[1].strip()).resolve()
+    return None
+
+
+def user_cache_dir() -> Path:
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "modelseal"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "modelseal" / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "modelseal"
+
+
+class StatCache:
+    """Digests by stat identity, loaded once and saved with a merge under a lock."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / CACHE_FILE
+        self._entries = self._load()
+        self._added: dict[str, list[Any]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(entry: FileEntry, spec: HashSpec) -> str:
+        return (f"{entry.device}:{entry.inode}:{entry.size}:{entry.mtime_ns}:"
+                f"{entry.ctime_ns}:{spec.algorithm}:{spec.shard_size or 0}")
+
+    def get(self, entry: FileEntry, spec: HashSpec) -> list[bytes] | None:
+        record = self._entries.get(self.key(entry, spec))
+        digests = _decode(record)
+        if digests is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return digests
+
+    def put(self, entry: FileEntry, spec: HashSpec, digests: list[bytes]) -> None:
+        now = time.time_ns()
+        if now - max(entry.mtime_ns, entry.ctime_ns) < RACY_WINDOW_NS:
+            return  # too fresh to trust: a rewrite could keep this exact stat
+        record = [now, [digest.hex() for digest in digests]]
+        self._entries[self.key(entry, spec)] = record
+        self._added[self.key(entry, spec)] = record
+
+    def save(self) -> None:
+        """Merge new entries into the file on disk; never fails the command."""
+        if not self._added:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(self.path.with_suffix(".lock")):
+                merged = self._load(quiet=True)
+                merged.update(self._added)
+                _write(self.path, _trim(merged))
+            self._added.clear()
+        except OSError as exc:
+            _warn(f"could not save the stat cache {self.path}: {exc.strerror}")
+
+    def _load(self, quiet: bool = False) -> dict[str, list[Any]]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            if not quiet:
+                _warn(f"ignoring unreadable stat cache {self.path}: {exc.strerror}")
+            return {}
+        try:
+            data = json.loads(raw)
+            entries = data["entries"] if data.get("version") == _FORMAT_VERSION else None
+            if not isinstance(entries, dict):
+                raise ValueError("unexpected layout")
+            return entries
+        except (ValueError, TypeError, AttributeError, KeyError):
+            if not quiet:
+                _warn(f"stat cache {self.path} is corrupt; discarding it (it will be rebuilt)")
+            return {}
+
+
+def _decode(record: object) -> list[bytes] | None:
+    try:
+        assert isinstance(record, list)
+        return [bytes.fromhex(item) for item in record[1]]
+    except (AssertionError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _trim(entries: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    if len(entries) <= MAX_ENTRIES:
+        return entries
+    newest = sorted(entries.items(), key=lambda item: _recorded(item[1]), reverse=True)
+    return dict(newest[:MAX_ENTRIES])
+
+
+def _recorded(record: list[Any]) -> int:
+    try:
+        return int(record[0])
+    except (IndexError, TypeError, ValueError):
+        return 0
+
+
+def _write(path: Path, entries: dict[str, list[Any]]) -> None:
+    payload = json.dumps({"version": _FORMAT_VERSION, "entries": entries},
+                         separators=(",", ":"))
+    atomic_write_text(path, payload)
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive advisory lock where the platform has one; atomic replace otherwise."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: os.replace alone keeps the file whole
+        yield
+        return
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _warn(message: str) -> None:
+    print(f"modelseal: warning: {message}", file=sys.stderr)

@@ -1,0 +1,184 @@
+"""Command line: argument parsing and exit codes. The work happens in the modules.
+
+Heavy modules (sigstore, git) are imported inside the commands that need them, so
+`modelseal --version` and a manifest check start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from modelseal import __version__
+from modelseal.engine import HashRun
+from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
+
+Handler = Callable[[argparse.Namespace], int]
+
+_EPILOG = """\
+examples:
+  modelseal demo                      walk through the main job on a bundled example
+  modelseal manifest models/bert      write or refresh models/bert/model.manifest.json
+  modelseal check                     exit 1 with a diff if any configured model is stale
+  modelseal digest models/bert        print sha256:<root digest>, as OMS tools compute it
+
+exit status: 0 all good, 1 the thing checked is not OK, 2 usage, config or input error
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelseal",
+        description="Keep ML model directories honest: manifests, OMS signatures, CI checks.",
+        epilog=_EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"modelseal {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in (_add_demo, _add_manifest, _add_check, _add_digest):
+        register(commands)
+    return parser
+
+
+def _subparser(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+               summary: str, examples: str, handler: Handler) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, help=summary, description=summary,
+                              epilog=f"examples:\n{examples}", formatter_class=_formatter)
+    sub.set_defaults(handler=handler)
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show tracebacks on errors")
+    return sub
+
+
+def _add_hashing_options(sub: argparse.ArgumentParser, *, paths: str | int = "*") -> None:
+    sub.add_argument("paths", nargs=paths, metavar="PATH",
+                     help="model directory or single model file (default: every model in "
+                          ".modelseal.yaml)")
+    sub.add_argument("--config", type=Path, metavar="FILE",
+                     help="config file (default: the nearest .modelseal.yaml)")
+    sub.add_argument("--no-cache", action="store_true",
+                     help="hash every file again instead of trusting the stat cache")
+    bar = sub.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show a progress bar on stderr")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show a progress bar")
+
+
+def _add_format(sub: argparse.ArgumentParser, choices: Sequence[str] = ("text", "json")) -> None:
+    sub.add_argument("--format", choices=choices, default=choices[0],
+                     help=f"output format (default: {choices[0]})")
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subparser(commands, "demo", "run the main job on a copy of the bundled example model",
+                     "  modelseal demo\n  modelseal demo --keep   # keep the temp copy to explore",
+                     _run_demo)
+    sub.add_argument("--keep", action="store_true", help="keep the temporary copy afterwards")
+
+
+def _add_manifest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subparser(commands, "manifest", "write or refresh model.manifest.json",
+                     "  modelseal manifest models/bert\n  modelseal manifest          "
+                     "# every model in .modelseal.yaml", _run_manifest)
+    _add_hashing_options(sub)
+    _add_format(sub)
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subparser(commands, "check", "exit 1 with a diff when a manifest is missing or stale",
+                     "  modelseal check\n  modelseal check models/bert --format json",
+                     _run_check)
+    _add_hashing_options(sub)
+    _add_format(sub)
+
+
+def _add_digest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subparser(commands, "digest", "print the model's root digest (sha256:<hex>)",
+                     "  modelseal digest models/bert\n  modelseal digest model.gguf "
+                     "--format json", _run_digest)
+    _add_hashing_options(sub, paths=1)
+    _add_format(sub)
+
+
+def _hash_run(args: argparse.Namespace) -> HashRun:
+    return HashRun(use_cache=not args.no_cache, progress=args.progress)
+
+
+def _run_manifest(args: argparse.Namespace) -> int:
+    from modelseal import console, engine, targets
+
+    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
+    run = _hash_run(args)
+    statuses = [engine.refresh_target(model, run) for model in models]
+    if args.format == "json":
+        console.print_json(console.statuses_json(statuses))
+    else:
+        console.print_refresh(statuses)
+    return EXIT_OK
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from modelseal import console, engine, targets
+
+    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
+    statuses = engine.check_all(models, _hash_run(args))
+    if args.format == "json":
+        console.print_json(console.statuses_json(statuses))
+    else:
+        console.print_check(statuses)
+    return EXIT_FAILED if any(status.stale for status in statuses) else EXIT_OK
+
+
+def _run_digest(args: argparse.Namespace) -> int:
+    from modelseal import console, engine, targets
+
+    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
+    scan = engine.scan_target(models[0], _hash_run(args))
+    digest = f"sha256:{scan.manifest.root_digest}"
+    if args.format == "json":
+        console.print_json({"version": console.JSON_SCHEMA_VERSION, "path": models[0].display,
+                            "digest": digest, "files": len(scan.listing.files)})
+    else:
+        print(digest)
+    return EXIT_OK
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from modelseal import demo
+
+    return demo.run(keep=args.keep)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except ModelsealError as exc:
+        if args.debug:
+            raise
+        print(f"modelseal: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("modelseal: interrupted; nothing was left half-written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"modelseal: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE

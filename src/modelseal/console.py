@@ -1,0 +1,96 @@
+"""Terminal and JSON output for manifest results: what changed and what to do next."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from modelseal.engine import ManifestStatus
+from modelseal.manifest import ManifestDiff
+from modelseal.progress import human_size
+
+JSON_SCHEMA_VERSION = 1
+
+
+def _size(diff: ManifestDiff, path: str, old: bool = False) -> str:
+    size = (diff.old_sizes if old else diff.sizes).get(path)
+    return f" ({human_size(size)})" if size is not None else ""
+
+
+def diff_lines(diff: ManifestDiff, limit: int = 200) -> list[str]:
+    """One line per change, the most important first; long lists are cut with a count."""
+    lines = [f"  + added     {p}{_size(diff, p)}" for p in diff.added]
+    lines += [f"  - removed   {p}" for p in diff.removed]
+    lines += [f"  ~ modified  {p}{_size(diff, p)}" for p in diff.modified]
+    lines += [f"  > renamed   {a} -> {b}" for a, b in diff.renamed]
+    lines += [f"  * setting   {s}" for s in diff.settings]
+    if len(lines) > limit:
+        hidden = len(lines) - limit
+        lines = [*lines[:limit], f"  ... and {hidden} more (use --format json for all)"]
+    return lines
+
+
+def print_check(statuses: Sequence[ManifestStatus], out: TextIO = sys.stdout) -> None:
+    stale = [s for s in statuses if s.stale]
+    for status in statuses:
+        name = status.target.display
+        if status.missing:
+            print(f"{name}: no manifest ({status.target.manifest_path.name} is missing)", file=out)
+        elif status.stale:
+            print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) differ)",
+                  file=out)
+            for line in diff_lines(status.diff):
+                print(line, file=out)
+        else:
+            files = len({r.path for r in status.current.resources})
+            print(f"{name}: ok ({files} file(s), sha256:{status.current.root_digest[:16]}...)",
+                  file=out)
+    if stale:
+        paths = " ".join(shlex.quote(s.target.display) for s in stale)
+        print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
+
+
+def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO = sys.stdout) -> None:
+    for status in statuses:
+        name = status.target.display
+        manifest = status.target.manifest_path
+        if not status.written:
+            print(f"{name}: manifest up to date", file=out)
+        elif status.missing:
+            count = len({r.path for r in status.current.resources})
+            print(f"{name}: wrote {manifest} ({count} file(s))", file=out)
+        elif status.diff.empty:
+            print(f"{name}: rewrote {manifest} in canonical form", file=out)
+        else:
+            print(f"{name}: updated {manifest}", file=out)
+            for line in diff_lines(status.diff):
+                print(line, file=out)
+
+
+def status_json(status: ManifestStatus) -> dict[str, Any]:
+    state = "missing" if status.missing else "stale" if status.stale else "ok"
+    return {
+        "path": status.target.display,
+        "manifest": str(status.target.manifest_path),
+        "status": state,
+        "written": status.written,
+        "root_digest": f"sha256:{status.current.root_digest}",
+        "files": len({r.path for r in status.current.resources}),
+        "diff": status.diff.to_json(),
+    }
+
+
+def print_json(data: Any, out: TextIO = sys.stdout) -> None:
+    json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False)
+    out.write("\n")
+
+
+def statuses_json(statuses: Sequence[ManifestStatus]) -> dict[str, Any]:
+    return {
+        "version": JSON_SCHEMA_VERSION,
+        "ok": not any(s.stale and not s.written for s in statuses),
+        "models": [status_json(s) for s in statuses],
+    }

@@ -1,0 +1,157 @@
+"""Manifests of models on disk: compute, compare with the committed one, refresh.
+
+This is the walk -> hash (cache) -> Manifest part of the flow, shared by the
+`manifest`, `check`, `sign` and `verify` commands and the hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from modelseal.cache import StatCache, default_cache_dir
+from modelseal.errors import ManifestFormatError
+from modelseal.fsio import atomic_write_text
+from modelseal.hashing import HashSpec, hash_entries
+from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
+from modelseal.progress import Progress, progress_wanted
+from modelseal.targets import ModelTarget
+from modelseal.walk import Listing, list_model
+
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HashRun:
+    """Options of one hashing run."""
+
+    use_cache: bool = True
+    progress: bool | None = None  # None: only on a TTY for large work
+    extra_ignored_files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A model as it is on disk now."""
+
+    target: ModelTarget
+    listing: Listing
+    manifest: Manifest
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {entry.name: entry.size for entry in self.listing.files}
+
+
+def list_target(target: ModelTarget, run: HashRun = HashRun(),
+                serialization: Serialization | None = None) -> Listing:
+    """List ``target``; a signature's ``serialization`` adds its ignores and symlink rule."""
+    options = target.options
+    ignore = (*options.ignore, *(serialization.ignore_paths if serialization else ()))
+    allow = options.allow_symlinks or bool(serialization and serialization.allow_symlinks)
+    return list_model(target.path, ignore=ignore, allow_symlinks=allow,
+                      extra_ignored_files=run.extra_ignored_files)
+
+
+def scan_target(target: ModelTarget, run: HashRun = HashRun(),
+                serialization: Serialization | None = None) -> Scan:
+    """Walk and hash ``target``; ``serialization`` forces settings (e.g. a signature's)."""
+    listing = list_target(target, run, serialization)
+    wanted = serialization or serialization_for(target, listing)
+    digests = hash_listing(listing, wanted.spec, run, label=target.display)
+    manifest = build_manifest(target.model_name, wanted, digests,
+                              {entry.name: entry.size for entry in listing.files})
+    return Scan(target, listing, manifest)
+
+
+def serialization_for(target: ModelTarget, listing: Listing) -> Serialization:
+    options = target.options
+    shards = options.serialization == "shards"
+    return Serialization(
+        method=options.serialization,
+        hash_type=options.hash,
+        allow_symlinks=options.allow_symlinks,
+        ignore_paths=() if listing.single_file else tuple(sorted(listing.ignore_paths)),
+        shard_size=options.shard_size if shards else None,
+    )
+
+
+def hash_listing(listing: Listing, spec: HashSpec, run: HashRun, *,
+                 label: str) -> dict[str, list[bytes]]:
+    cache = StatCache(default_cache_dir(listing.root)) if run.use_cache else None
+    bar = None
+    if progress_wanted(listing.total_size, run.progress):
+        bar = Progress(f"hashing {label}", listing.total_size)
+    try:
+        return hash_entries(listing.files, spec, cache=cache, progress=bar)
+    finally:
+        if bar is not None:
+            bar.finish()
+        if cache is not None:
+            cache.save()
+
+
+def read_manifest(path: Path) -> Manifest | None:
+    """The manifest committed at ``path``, or None when there is none."""
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ManifestFormatError(f"{path} is larger than {MAX_MANIFEST_BYTES} bytes")
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ManifestFormatError(f"cannot read {path}: {exc.strerror}") from None
+    return Manifest.from_json(text, source=str(path))
+
+
+@dataclass(frozen=True)
+class ManifestStatus:
+    """The committed manifest of a model compared with the files on disk."""
+
+    target: ModelTarget
+    committed: Manifest | None
+    current: Manifest
+    diff: ManifestDiff
+    written: bool = False
+
+    @property
+    def missing(self) -> bool:
+        return self.committed is None
+
+    @property
+    def stale(self) -> bool:
+        return self.committed is None or not self.diff.empty
+
+
+def check_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatus:
+    """Compare ``target``'s manifest file with its files; writes nothing."""
+    committed = read_manifest(target.manifest_path)
+    scan = scan_target(target, run)
+    old_sizes = scan.sizes if committed else {}
+    diff = diff_manifests(committed, scan.manifest, sizes=scan.sizes, old_sizes=old_sizes)
+    return ManifestStatus(target, committed, scan.manifest, diff)
+
+
+def refresh_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatus:
+    """Write ``target``'s manifest when it is missing, stale or not in canonical form."""
+    try:
+        committed_text = target.manifest_path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        committed_text = None
+    try:
+        status = check_target(target, run)
+    except ManifestFormatError:
+        # an unreadable manifest is replaced, and reported as if missing
+        scan = scan_target(target, run)
+        status = ManifestStatus(target, None, scan.manifest,
+                                diff_manifests(None, scan.manifest, sizes=scan.sizes))
+    text = status.current.to_json()
+    if committed_text == text:
+        return status
+    atomic_write_text(target.manifest_path, text)
+    return replace(status, written=True)
+
+
+def check_all(targets: Sequence[ModelTarget], run: HashRun) -> list[ManifestStatus]:
+    return [check_target(target, run) for target in targets]

@@ -1,0 +1,43 @@
+"""The exceptions users see. Each carries a message fit for one line on stderr."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class ModelsealError(Exception):
+    """Base class: a problem the user can act on; ``exit_code`` is what the CLI returns."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(ModelsealError):
+    """Bad arguments or a combination of options that cannot work."""
+
+
+class ConfigError(ModelsealError):
+    """`.modelseal.yaml` is malformed; the message names the key and line."""
+
+
+class ModelPathError(ModelsealError):
+    """The model directory cannot be listed safely (symlink, special file, missing)."""
+
+
+class HashingError(ModelsealError):
+    """A file could not be hashed, or changed while it was being hashed."""
+
+
+class ManifestFormatError(ModelsealError):
+    """A manifest or statement is not a valid OMS statement."""
+
+
+class LfsContentMissing(ModelsealError):
+    """A file is a Git LFS pointer and its real content is needed."""
+
+
+class CheckFailed(ModelsealError):
+    """The thing checked is not OK (stale manifest, failed verification)."""
+
+    exit_code = EXIT_FAILED

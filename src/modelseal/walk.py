@@ -1,0 +1,176 @@
+"""Listing a model directory: what gets hashed, in which order, and what is refused.
+
+Only regular files are listed. Symlinks are refused unless allowed, and even then
+only links to regular files inside the model directory are followed. FIFOs, sockets
+and devices are refused without being opened, so a listing can never hang.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelseal.errors import ModelPathError
+
+SIGNATURE_NAME = "model.sig"
+MANIFEST_NAME = "model.manifest.json"
+GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
+ALWAYS_IGNORED = (*GIT_PATHS, SIGNATURE_NAME, MANIFEST_NAME)
+SINGLE_FILE_NAME = "."
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a model: its OMS name, where its bytes are, and its stat identity."""
+
+    name: str
+    path: Path
+    size: int
+    device: int
+    inode: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def from_stat(cls, name: str, path: Path, st: os.stat_result) -> FileEntry:
+        return cls(name, path, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The files of one model in canonical order, plus the ignore list to record."""
+
+    root: Path
+    files: tuple[FileEntry, ...]
+    ignore_paths: tuple[str, ...]
+    single_file: bool
+
+    @property
+    def total_size(self) -> int:
+        return sum(entry.size for entry in self.files)
+
+
+def name_sort_key(name: str) -> tuple[str, ...]:
+    """Order names component by component, as PurePosixPath does (`a/b` < `a-b`)."""
+    return tuple(name.split("/"))
+
+
+def list_model(
+    root: Path,
+    *,
+    ignore: Iterable[str] = (),
+    allow_symlinks: bool = False,
+    extra_ignored_files: Iterable[Path] = (),
+) -> Listing:
+    """List the files of the model at ``root`` (a directory or a single file).
+
+    ``ignore`` holds paths relative to the model; ``extra_ignored_files`` holds
+    absolute paths (e.g. a ``--signature`` file) that are skipped if inside the model.
+    """
+    root_stat = _lstat(root)
+    if stat.S_ISLNK(root_stat.st_mode):
+        root = _resolve_root_link(root)
+        root_stat = _lstat(root)
+    if stat.S_ISREG(root_stat.st_mode):
+        entry = FileEntry.from_stat(SINGLE_FILE_NAME, root, root_stat)
+        return Listing(root, (entry,), (), True)
+    if not stat.S_ISDIR(root_stat.st_mode):
+        raise ModelPathError(f"{root} is neither a directory nor a regular file")
+    ignored = _ignore_set(root, ignore, extra_ignored_files)
+    files = sorted(_scan(root, root.resolve(), "", ignored, allow_symlinks),
+                   key=lambda entry: name_sort_key(entry.name))
+    if not files:
+        raise ModelPathError(f"model directory {root} contains no files to hash "
+                             "(OMS needs at least one)")
+    return Listing(root, tuple(files), tuple(sorted(ignored)), False)
+
+
+def _lstat(path: Path) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        raise ModelPathError(f"model path {path} does not exist") from None
+    except OSError as exc:
+        raise ModelPathError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _resolve_root_link(root: Path) -> Path:
+    try:
+        return root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise ModelPathError(f"model path {root} is a broken symlink") from None
+
+
+def _ignore_set(root: Path, ignore: Iterable[str], extra: Iterable[Path]) -> set[str]:
+    ignored = set(ALWAYS_IGNORED) | {name.strip("/") for name in ignore if name.strip("/")}
+    resolved_root = root.resolve()
+    for path in extra:
+        try:
+            ignored.add(path.resolve().relative_to(resolved_root).as_posix())
+        except ValueError:
+            continue  # outside the model: nothing to skip
+    return ignored
+
+
+def _is_ignored(name: str, ignored: set[str]) -> bool:
+    parts = name.split("/")
+    return any("/".join(parts[:i]) in ignored for i in range(1, len(parts) + 1))
+
+
+def _scan(root: Path, real_root: Path, prefix: str, ignored: set[str],
+          allow_symlinks: bool) -> list[FileEntry]:
+    found: list[FileEntry] = []
+    try:
+        entries = list(os.scandir(root / prefix if prefix else root))
+    except OSError as exc:
+        raise ModelPathError(f"cannot list {root / prefix}: {exc.strerror}") from None
+    for dirent in entries:
+        name = f"{prefix}{dirent.name}"
+        if _is_ignored(name, ignored):
+            continue
+        _check_portable_name(root, name)
+        st = dirent.stat(follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            found.extend(_scan(root, real_root, f"{name}/", ignored, allow_symlinks))
+        elif stat.S_ISREG(st.st_mode):
+            found.append(FileEntry.from_stat(name, Path(dirent.path), st))
+        elif stat.S_ISLNK(st.st_mode):
+            found.append(_follow_link(root, real_root, name, Path(dirent.path), allow_symlinks))
+        else:
+            raise ModelPathError(f"{dirent.path} is a {_kind(st.st_mode)}; only regular files "
+                                 "can be part of a model (remove it or add it to 'ignore')")
+    return found
+
+
+def _follow_link(root: Path, real_root: Path, name: str, link: Path,
+                 allow_symlinks: bool) -> FileEntry:
+    if not allow_symlinks:
+        raise ModelPathError(f"{link} is a symlink; set 'allow_symlinks: true' to hash "
+                             "its target, or replace it with the file")
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise ModelPathError(f"symlink {link} is broken or loops") from None
+    if not target.is_relative_to(real_root):
+        raise ModelPathError(f"symlink {link} points outside the model directory {root} "
+                             f"(to {target}); this is never allowed")
+    st = os.stat(target)
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelPathError(f"symlink {link} points to a {_kind(st.st_mode)}; only links to "
+                             "regular files are supported")
+    return FileEntry.from_stat(name, target, st)
+
+
+def _check_portable_name(root: Path, name: str) -> None:
+    if "\\" in name:
+        raise ModelPathError(f"{root / name}: file names with a backslash are not portable "
+                             "and cannot be signed")
+
+
+def _kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "FIFO", stat.S_ISSOCK: "socket", stat.S_ISCHR: "character device",
+             stat.S_ISBLK: "block device", stat.S_ISDIR: "directory", stat.S_ISLNK: "symlink"}
+    return next((label for test, label in kinds.items() if test(mode)), "special file")
