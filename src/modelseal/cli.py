@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from modelseal import __version__
+from modelseal import __version__, cli_signing
 from modelseal.engine import HashRun
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in (_add_demo, _add_manifest, _add_check, _add_digest):
         register(commands)
+    cli_signing.add_commands(commands)
     return parser
 
 

@@ -1,0 +1,76 @@
+"""Shared pytest fixtures: a CLI runner, the shared OMS fixtures, example models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_MODEL = REPO_ROOT / "examples" / "tiny-model"
+
+
+def shared_dir() -> Path | None:
+    """`../shared` beside the checkout (or $MODELSEAL_SHARED), when present."""
+    candidate = Path(os.environ.get("MODELSEAL_SHARED", REPO_ROOT.parent / "shared"))
+    return candidate if (candidate / "fixtures").is_dir() else None
+
+
+@pytest.fixture
+def oms_fixtures() -> Path:
+    """`../shared/fixtures/oms`, used in place; tests skip only where it is absent."""
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("../shared/fixtures is not beside this checkout")
+    return shared / "fixtures" / "oms"
+
+
+@pytest.fixture
+def oms_spec() -> Path:
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("../shared/fixtures is not beside this checkout")
+    return shared / "fixtures" / "oms-spec"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_modelseal(args: Sequence[str], *, cwd: Path | None = None,
+                  env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run the real CLI in a subprocess, as a user or a CI job would."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("CI", None) if env is None or "CI" not in env else None
+    proc = subprocess.run([sys.executable, "-m", "modelseal", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, input=input, timeout=600)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli() -> type[object]:
+    return run_modelseal  # type: ignore[return-value]
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    """A fresh copy of examples/tiny-model."""
+    target = tmp_path / "tiny-model"
+    shutil.copytree(EXAMPLE_MODEL, target)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the stat cache of models outside git repos out of the real home."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
