@@ -50,7 +50,6 @@ def run_modelseal(args: Sequence[str], *, cwd: Path | None = None,
                   env: dict[str, str] | None = None, input: str | None = None) -> Result:
     """Run the real CLI in a subprocess, as a user or a CI job would."""
     full_env = {**os.environ, **(env or {})}
-    full_env.pop("CI", None) if env is None or "CI" not in env else None
     proc = subprocess.run([sys.executable, "-m", "modelseal", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, input=input, timeout=600)
     return Result(proc.returncode, proc.stdout, proc.stderr)
