@@ -17,6 +17,7 @@ class ModelTarget:
 
     path: Path
     options: HashOptions
+    label: str | None = None  # how to show the path, when the caller knows better
 
     @property
     def is_file(self) -> bool:
@@ -40,11 +41,14 @@ class ModelTarget:
 
     @property
     def display(self) -> str:
-        """The path as a person typed it or as it sits under the current directory."""
+        """The path relative to the current directory when under it, else absolute."""
+        if self.label:
+            return self.label
         try:
-            return os.path.relpath(self.path)
+            relative = os.path.relpath(self.path)
         except ValueError:  # another drive on Windows
             return str(self.path)
+        return str(self.path.resolve()) if relative.startswith("..") else relative
 
 
 def load_nearest_config(start: Path, explicit: Path | None = None) -> Config | None:

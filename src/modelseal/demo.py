@@ -1,0 +1,108 @@
+"""`modelseal demo`: the main job, step by step, on a temporary copy of the example model.
+
+The checkout is never touched: everything happens in a temp directory that is
+removed afterwards (unless --keep).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from modelseal import console, engine
+from modelseal.config import HashOptions
+from modelseal.errors import EXIT_FAILED, EXIT_OK, ModelPathError
+from modelseal.targets import ModelTarget
+
+EXAMPLE_NAME = "tiny-model"
+
+
+def example_model() -> Path:
+    """The bundled example: inside the wheel, or examples/ of a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "_example" / EXAMPLE_NAME,
+                      package_dir.parents[1] / "examples" / EXAMPLE_NAME):
+        if candidate.is_dir():
+            return candidate
+    raise ModelPathError("the bundled example model is missing from this installation")
+
+
+class _Narrator:
+    """Prints numbered steps and the command a user would type for each."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.step = 0
+
+    def say(self, title: str, command: str | None = None) -> None:
+        self.step += 1
+        print(f"\n== {self.step}. {title}", file=self.out)
+        if command:
+            print(f"$ {command}", file=self.out)
+
+    def note(self, text: str) -> None:
+        print(f"   {text}", file=self.out)
+
+
+def run(keep: bool = False, out: TextIO = sys.stdout) -> int:
+    """Run the demo; 0 when every step behaved as it should."""
+    workdir = Path(tempfile.mkdtemp(prefix="modelseal-demo-"))
+    try:
+        model = workdir / EXAMPLE_NAME
+        shutil.copytree(example_model(), model)
+        ok = _walkthrough(model, _Narrator(out))
+    finally:
+        if keep:
+            print(f"\nkept the demo files in {workdir}", file=out)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("\ndemo finished: " + ("every check behaved as expected" if ok else
+                                 "SOMETHING DID NOT BEHAVE AS EXPECTED"), file=out)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _walkthrough(model: Path, say: _Narrator) -> bool:
+    target = ModelTarget(model, HashOptions(), label=model.name)
+    run = engine.HashRun(use_cache=False, progress=False)
+    steps: list[Callable[[ModelTarget, engine.HashRun, _Narrator], bool]] = [
+        _step_manifest, _step_check_clean, _step_tamper_and_check,
+    ]
+    say.note(f"working on a copy of the example model in {model}")
+    return all(step(target, run, say) for step in steps)
+
+
+def _step_manifest(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    say.say("Write the manifest: one digest per file, as an OMS statement",
+            f"modelseal manifest {target.path.name}")
+    status = engine.refresh_target(target, run)
+    console.print_refresh([status], say.out)
+    for resource in status.current.resources:
+        say.note(f"{resource.algorithm}:{resource.digest[:16]}...  {resource.name}")
+    say.note(f"root digest sha256:{status.current.root_digest} (what a signature covers)")
+    return status.written
+
+
+def _step_check_clean(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    say.say("Check it, as the pre-commit hook and CI do", f"modelseal check {target.path.name}")
+    status = engine.check_target(target, run)
+    console.print_check([status], say.out)
+    return not status.stale
+
+
+def _step_tamper_and_check(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    weights = target.path / "model.safetensors"
+    say.say("Tamper with the weights: flip one byte of model.safetensors")
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01
+    weights.write_bytes(bytes(data))
+    say.say("Check again: the change is caught and named", f"modelseal check {target.path.name}")
+    status = engine.check_target(target, run)
+    console.print_check([status], say.out)
+    caught = status.stale and status.diff.modified == ("model.safetensors",)
+    say.note("exit status 1: a commit or CI job would stop here" if caught else
+             "the tamper was NOT detected")
+    return caught
