@@ -47,11 +47,19 @@ class DigestStore(Protocol):
     def put(self, entry: FileEntry, spec: HashSpec, digests: list[bytes]) -> None: ...
 
 
+class StreamingHash(Protocol):
+    """hashlib's interface, which blake3's hasher shares."""
+
+    def update(self, data: bytes | memoryview, /) -> object: ...
+
+    def digest(self) -> bytes: ...
+
+
 class ByteCounter(Protocol):
     def advance(self, nbytes: int) -> None: ...
 
 
-def new_hasher(algorithm: str) -> hashlib._Hash:
+def new_hasher(algorithm: str) -> StreamingHash:
     """A fresh streaming hash object for one of the OMS algorithms."""
     if algorithm == "sha256":
         return hashlib.sha256()
@@ -63,7 +71,7 @@ def new_hasher(algorithm: str) -> hashlib._Hash:
         except ImportError:
             raise UsageError("blake3 hashing needs the extra: pip install 'modelseal[blake3]'"
                              ) from None
-        return blake3(max_threads=1)  # type: ignore[no-any-return]
+        return blake3(max_threads=1)  # type: ignore[no-any-return,unused-ignore]
     raise UsageError(f"unknown hash algorithm {algorithm!r} (use sha256, blake2b or blake3)")
 
 

@@ -24,8 +24,8 @@ LEGACY_PREDICATE_TYPE = "https://model_signing/Digests/v0.1"
 LEGACY_MODEL_NAME = "compat-undefined-not-present"
 MAX_RESOURCES = 1_000_000
 DIGEST_SIZES = {"sha256": 32, "blake2b": 64, "blake3": 32}
-_SHARD_NAME = re.compile(r"^(?P<path>.+):(?P<start>[0-9]+):(?P<end>[0-9]+)$")
-_HEX = re.compile(r"^[0-9a-f]+$")
+_SHARD_NAME = re.compile(r"(?P<path>.+):(?P<start>[0-9]+):(?P<end>[0-9]+)", re.DOTALL)
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,11 @@ class Resource:
     @property
     def path(self) -> str:
         """The file this resource belongs to (the name without a shard suffix)."""
-        match = _SHARD_NAME.match(self.name)
+        match = _SHARD_NAME.fullmatch(self.name)
         return match.group("path") if match and "-sharded-" in self.algorithm else self.name
 
     def sort_key(self) -> tuple[tuple[str, ...], int, int]:
-        match = _SHARD_NAME.match(self.name)
+        match = _SHARD_NAME.fullmatch(self.name)
         if match and "-sharded-" in self.algorithm:
             return (name_sort_key(match["path"]), int(match["start"]), int(match["end"]))
         return (name_sort_key(self.name), 0, 0)
@@ -150,7 +150,7 @@ def build_manifest(name: str, serialization: Serialization,
             continue
         bounds = _bounds(sizes[path], spec.shard_size)
         resources.extend(Resource(f"{path}:{start}:{end}", spec.resource_algorithm, d.hex())
-                         for (start, end), d in zip(bounds, digests[path]))
+                         for (start, end), d in zip(bounds, digests[path], strict=True))
     return Manifest(name, serialization, tuple(resources))
 
 
@@ -256,7 +256,7 @@ class _StatementReader:
         self._hex(digest, DIGEST_SIZES[serialization.hash_type], f"digest of {name!r}")
         path = name
         if serialization.method == "shards":
-            match = _SHARD_NAME.match(name)
+            match = _SHARD_NAME.fullmatch(name)
             if not match or int(match["start"]) >= int(match["end"]):
                 raise self.fail(f"shard name {name!r} is not 'path:start:end'")
             path = match["path"]
@@ -264,7 +264,7 @@ class _StatementReader:
         return Resource(name, algorithm, digest)
 
     def _hex(self, value: str, size: int, where: str) -> None:
-        if len(value) != 2 * size or not _HEX.match(value.lower()):
+        if len(value) != 2 * size or not _HEX.fullmatch(value):
             raise self.fail(f"{where} must be {2 * size} hex digits")
 
     def _legacy(self, data: dict[str, Any]) -> Manifest:
@@ -340,7 +340,7 @@ def diff_manifests(old: Manifest | None, new: Manifest, *,
     removed = [p for p in before if p not in after]
     modified = [p for p in after if p in before and before[p] != after[p]]
     renamed: list[tuple[str, str]] = []
-    by_digest = {}
+    by_digest: dict[str, list[str]] = {}
     for path in removed:
         by_digest.setdefault(before[path], []).append(path)
     for path in list(added):
