@@ -150,3 +150,16 @@ def test_demo_runs_and_leaves_the_checkout_clean() -> None:
     assert "every check behaved as expected" in result.stdout
     assert "~ modified  model.safetensors" in result.stdout
     assert sorted(p.name for p in (REPO_ROOT / "examples" / "tiny-model").iterdir()) == before
+
+
+def test_shards_mode_warns_about_empty_files(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "w.bin").write_bytes(b"x" * 100)
+    (model / "EMPTY_MARKER").write_bytes(b"")
+    (tmp_path / ".modelseal.yaml").write_text(
+        "models:\n  - path: model\n    serialization: shards\n    shard_size: 64\n")
+    result = run_modelseal(["manifest"], cwd=tmp_path)
+    assert result.returncode == 0
+    assert "shards mode does not cover empty files" in result.stderr
+    assert "EMPTY_MARKER" in result.stderr

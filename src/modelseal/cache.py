@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from modelseal.errors import warn
 from modelseal.fsio import atomic_write_text
 from modelseal.hashing import HashSpec
 from modelseal.walk import FileEntry
@@ -105,7 +106,7 @@ class StatCache:
                 _write(self.path, _trim(merged))
             self._added.clear()
         except OSError as exc:
-            _warn(f"could not save the stat cache {self.path}: {exc.strerror}")
+            warn(f"could not save the stat cache {self.path}: {exc.strerror}")
 
     def _load(self, quiet: bool = False) -> dict[str, list[Any]]:
         try:
@@ -114,7 +115,7 @@ class StatCache:
             return {}
         except OSError as exc:
             if not quiet:
-                _warn(f"ignoring unreadable stat cache {self.path}: {exc.strerror}")
+                warn(f"ignoring unreadable stat cache {self.path}: {exc.strerror}")
             return {}
         try:
             data = json.loads(raw)
@@ -124,7 +125,7 @@ class StatCache:
             return entries
         except (ValueError, TypeError, AttributeError, KeyError):
             if not quiet:
-                _warn(f"stat cache {self.path} is corrupt; discarding it (it will be rebuilt)")
+                warn(f"stat cache {self.path} is corrupt; discarding it (it will be rebuilt)")
             return {}
 
 
@@ -170,7 +171,3 @@ def _locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _warn(message: str) -> None:
-    print(f"modelseal: warning: {message}", file=sys.stderr)

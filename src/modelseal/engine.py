@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from modelseal.cache import StatCache, default_cache_dir
-from modelseal.errors import ManifestFormatError
+from modelseal.errors import ManifestFormatError, warn
 from modelseal.fsio import atomic_write_text
 from modelseal.hashing import HashSpec, hash_entries
 from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
@@ -59,10 +59,23 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
     """Walk and hash ``target``; ``serialization`` forces settings (e.g. a signature's)."""
     listing = list_target(target, run, serialization)
     wanted = serialization or serialization_for(target, listing)
+    if wanted.method == "shards":
+        _warn_unrecorded_empty_files(target, listing)
     digests = hash_listing(listing, wanted.spec, run, label=target.display)
     manifest = build_manifest(target.model_name, wanted, digests,
                               {entry.name: entry.size for entry in listing.files})
     return Scan(target, listing, manifest)
+
+
+def _warn_unrecorded_empty_files(target: ModelTarget, listing: Listing) -> None:
+    # The reference gives an empty file no shards, so it is in neither the manifest nor
+    # the signature: creating or deleting an empty file goes unnoticed (an empty marker
+    # file can change how a loader behaves). We stay compatible, and say so loudly.
+    empty = [entry.name for entry in listing.files if entry.size == 0]
+    if empty:
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        warn(f"{target.display}: shards mode does not cover empty files (as in the OMS "
+             f"reference implementation), so adding or deleting them goes unnoticed: {shown}")
 
 
 def serialization_for(target: ModelTarget, listing: Listing) -> Serialization:

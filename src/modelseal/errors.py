@@ -41,3 +41,10 @@ class CheckFailed(ModelsealError):
     """The thing checked is not OK (stale manifest, failed verification)."""
 
     exit_code = EXIT_FAILED
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr: something the user should know, not a failure."""
+    import sys
+
+    print(f"modelseal: warning: {message}", file=sys.stderr)
