@@ -6,10 +6,12 @@ This is the walk -> hash (cache) -> Manifest part of the flow, shared by the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from modelseal import lfs
 from modelseal.cache import StatCache, default_cache_dir
 from modelseal.errors import ManifestFormatError, warn
 from modelseal.fsio import atomic_write_text
@@ -20,6 +22,7 @@ from modelseal.targets import ModelTarget
 from modelseal.walk import Listing, list_model
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_CONFLICT_MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>)( |\r?$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class HashRun:
     use_cache: bool = True
     progress: bool | None = None  # None: only on a TTY for large work
     extra_ignored_files: tuple[Path, ...] = ()
+    require_content: bool = False  # refuse Git LFS pointers instead of using their oid
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,18 @@ class Scan:
     target: ModelTarget
     listing: Listing
     manifest: Manifest
+    lfs_pointers: Mapping[str, lfs.LfsPointer] = field(default_factory=dict)
 
     @property
     def sizes(self) -> dict[str, int]:
-        return {entry.name: entry.size for entry in self.listing.files}
+        return file_sizes(self.listing, self.lfs_pointers)
+
+
+def file_sizes(listing: Listing, pointers: Mapping[str, lfs.LfsPointer]) -> dict[str, int]:
+    """File sizes; an LFS pointer counts as the size of the content it stands for."""
+    sizes = {entry.name: entry.size for entry in listing.files}
+    sizes.update({name: pointer.size for name, pointer in pointers.items()})
+    return sizes
 
 
 def list_target(target: ModelTarget, run: HashRun = HashRun(),
@@ -61,10 +73,14 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
     wanted = serialization or serialization_for(target, listing)
     if wanted.method == "shards":
         _warn_unrecorded_empty_files(target, listing)
-    digests = hash_listing(listing, wanted.spec, run, label=target.display)
-    manifest = build_manifest(target.model_name, wanted, digests,
-                              {entry.name: entry.size for entry in listing.files})
-    return Scan(target, listing, manifest)
+    # An un-smudged LFS pointer is never hashed as if it were the weights (see lfs.py).
+    pointers = lfs.find_pointers(listing.files)
+    digests = lfs.pointer_digests(pointers, wanted.spec, require_content=run.require_content,
+                                  label=target.display)
+    content = replace(listing, files=tuple(e for e in listing.files if e.name not in pointers))
+    digests.update(hash_listing(content, wanted.spec, run, label=target.display))
+    manifest = build_manifest(target.model_name, wanted, digests, file_sizes(listing, pointers))
+    return Scan(target, listing, manifest, pointers)
 
 
 def _warn_unrecorded_empty_files(target: ModelTarget, listing: Listing) -> None:
@@ -115,6 +131,9 @@ def read_manifest(path: Path) -> Manifest | None:
         return None
     except OSError as exc:
         raise ManifestFormatError(f"cannot read {path}: {exc.strerror}") from None
+    if _CONFLICT_MARKER.search(text):
+        raise ManifestFormatError(f"{path}: manifest has a merge conflict: run modelseal "
+                                  "manifest to regenerate it from the files, then git add it")
     return Manifest.from_json(text, source=str(path))
 
 
@@ -127,6 +146,7 @@ class ManifestStatus:
     current: Manifest
     diff: ManifestDiff
     written: bool = False
+    lfs_pointers: tuple[str, ...] = ()  # files whose digest is their LFS pointer's oid
 
     @property
     def missing(self) -> bool:
@@ -143,7 +163,8 @@ def check_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatu
     scan = scan_target(target, run)
     old_sizes = scan.sizes if committed else {}
     diff = diff_manifests(committed, scan.manifest, sizes=scan.sizes, old_sizes=old_sizes)
-    return ManifestStatus(target, committed, scan.manifest, diff)
+    return ManifestStatus(target, committed, scan.manifest, diff,
+                          lfs_pointers=tuple(sorted(scan.lfs_pointers)))
 
 
 def refresh_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatus:
@@ -158,7 +179,8 @@ def refresh_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestSta
         # an unreadable manifest is replaced, and reported as if missing
         scan = scan_target(target, run)
         status = ManifestStatus(target, None, scan.manifest,
-                                diff_manifests(None, scan.manifest, sizes=scan.sizes))
+                                diff_manifests(None, scan.manifest, sizes=scan.sizes),
+                                lfs_pointers=tuple(sorted(scan.lfs_pointers)))
     text = status.current.to_json()
     if committed_text == text:
         return status
