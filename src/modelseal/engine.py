@@ -132,8 +132,9 @@ def read_manifest(path: Path) -> Manifest | None:
     except OSError as exc:
         raise ManifestFormatError(f"cannot read {path}: {exc.strerror}") from None
     if _CONFLICT_MARKER.search(text):
-        raise ManifestFormatError(f"{path}: manifest has a merge conflict: run modelseal "
-                                  "manifest to regenerate it from the files, then git add it")
+        raise ManifestFormatError(f"{path}: manifest has a merge conflict (not valid JSON): "
+                                  "run modelseal manifest to regenerate it from the files, "
+                                  "then git add it")
     return Manifest.from_json(text, source=str(path))
 
 
