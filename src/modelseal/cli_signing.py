@@ -1,9 +1,306 @@
-"""Argument parsing for `sign` and `verify` (registered by cli.py)."""
+"""The `sign` and `verify` commands: argument parsing, output and exit codes.
+
+Registered by cli.py. Nothing heavy is imported at module level: `modelseal --version`
+and `modelseal check` never load cryptography-based signing code or Sigstore.
+`add_policy_options` and `policy_from_args` are shared with other commands that take
+the verify policy options (e.g. `report`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError
+
+if TYPE_CHECKING:
+    from modelseal.config import Config
+    from modelseal.policy import Policy
+    from modelseal.signing import PreparedModel, Signer
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerificationResult
+
+_SIGN_EXAMPLES = """\
+  modelseal sign models/bert --method key --key signing-key.pem
+  modelseal sign models/bert --method certificate --key key.pem --cert cert.pem --chain ca.pem
+  modelseal sign --method sigstore          # every model in .modelseal.yaml, keyless (CI)
+  modelseal sign models/bert --method key --key key.pem --update-manifest"""
+
+_VERIFY_EXAMPLES = """\
+  modelseal verify models/bert --key signing-key-pub.pem
+  modelseal verify models/bert --cert-chain ca-cert.pem
+  modelseal verify models/bert --identity alice@example.com --issuer https://accounts.google.com
+  modelseal verify --repository acme/models --workflow release.yml --ref main
+  modelseal verify models/bert --format json --strict --offline"""
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the signing commands (filled in by the signing work)."""
+    """Register `sign` and `verify` on the main parser's subcommands."""
+    from modelseal import cli
+
+    sign = cli._subparser(commands, "sign", "sign models: write model.sig (an OMS bundle)",
+                          _SIGN_EXAMPLES, run_sign)
+    _add_model_options(sign)
+    _add_sign_options(sign)
+    verify = cli._subparser(commands, "verify",
+                            "verify models against their model.sig and a signer policy",
+                            _VERIFY_EXAMPLES, run_verify)
+    _add_model_options(verify)
+    add_policy_options(verify)
+    _add_verify_options(verify)
+    cli._add_format(verify)
+
+
+def _add_model_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("paths", nargs="*", metavar="PATH",
+                     help="model directory or single model file (default: every model in "
+                          ".modelseal.yaml)")
+    sub.add_argument("--config", type=Path, metavar="FILE",
+                     help="config file (default: the nearest .modelseal.yaml)")
+    sub.add_argument("--signature", type=Path, metavar="FILE",
+                     help="bundle path (default: model.sig in the model, or FILE.sig beside a "
+                          "single-file model); only with one model")
+    sub.add_argument("--ignore", action="append", default=[], metavar="RELPATH",
+                     help="also skip this path inside the model (repeatable)")
+    bar = sub.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show a progress bar on stderr")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show a progress bar")
+
+
+def _add_sign_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--method", required=True, choices=("sigstore", "key", "certificate"),
+                     help="sigstore: keyless with an OIDC identity; key: an EC private key; "
+                          "certificate: an EC key with its X.509 certificate chain")
+    sub.add_argument("--key", type=Path, metavar="PRIV_PEM",
+                     help="PEM EC private key (P-256, P-384 or P-521); key and certificate")
+    sub.add_argument("--password-env", metavar="VAR",
+                     help="environment variable holding the private key's password")
+    sub.add_argument("--cert", type=Path, metavar="CERT_PEM",
+                     help="signing certificate matching --key (certificate method)")
+    sub.add_argument("--chain", type=Path, action="append", default=[], metavar="PEM",
+                     help="intermediate certificates to include, leaf-to-root order (repeatable)")
+    sub.add_argument("--identity-token", metavar="TOKEN",
+                     help="OIDC identity token (default: $SIGSTORE_ID_TOKEN, then ambient CI "
+                          "credentials, then a browser sign-in on a terminal)")
+    sub.add_argument("--trust-config", type=Path, metavar="JSON",
+                     help="Sigstore client trust config of a private instance")
+    sub.add_argument("--staging", action="store_true",
+                     help="use the Sigstore staging instance (testing only)")
+    sub.add_argument("--update-manifest", action="store_true",
+                     help="write a missing or stale model.manifest.json instead of refusing")
+
+
+def add_policy_options(sub: argparse.ArgumentParser) -> None:
+    """The signer-policy options of `verify`; any given replaces the config's value."""
+    group = sub.add_argument_group("policy (flags replace the policy: section of .modelseal.yaml)")
+    group.add_argument("--key", dest="policy_keys", type=Path, action="append", default=[],
+                       metavar="PUB_PEM", help="trusted public key (repeatable)")
+    group.add_argument("--cert-chain", type=Path, action="append", default=[], metavar="ROOT_PEM",
+                       help="trusted root certificate(s) for certificate signatures (repeatable)")
+    who = group.add_mutually_exclusive_group()
+    who.add_argument("--identity", metavar="ID",
+                     help="exact signer identity (e-mail or URI in the certificate)")
+    who.add_argument("--identity-regex", metavar="RE",
+                     help="signer identity regex, matched against the whole identity")
+    group.add_argument("--issuer", metavar="URL", help="OIDC issuer of the signer's identity")
+    group.add_argument("--repository", metavar="OWNER/REPO",
+                       help="GitHub repository the signing workflow ran in")
+    group.add_argument("--workflow", metavar="PATH",
+                       help="workflow file that signed (e.g. release.yml or "
+                            ".github/workflows/release.yml; GitLab: the CI config path)")
+    group.add_argument("--ref", metavar="REF", help="git ref the workflow ran on (e.g. main, "
+                                                    "refs/tags/v1.0)")
+    group.add_argument("--gitlab-project", metavar="GROUP/PROJECT",
+                       help="GitLab project whose CI signed")
+    group.add_argument("--gitlab-host", metavar="HOST", help="GitLab host (default: gitlab.com)")
+    group.add_argument("--not-before", metavar="TIME",
+                       help="reject signatures made before TIME (e.g. 2025-06-01T00:00:00Z)")
+    group.add_argument("--strict", action="store_true",
+                       help="an unsigned model fails instead of warning")
+
+
+def _add_verify_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--offline", action="store_true",
+                     help="do not refresh the Sigstore trusted root; use the embedded one")
+    sub.add_argument("--trust-config", type=Path, metavar="JSON",
+                     help="Sigstore trust config or trusted root of a private instance")
+    sub.add_argument("--ignore-unsigned-files", action="store_true",
+                     help="check only the files the signature lists")
+
+
+def policy_from_args(args: argparse.Namespace, config: Config | None) -> Policy:
+    """The effective policy: the config's `policy:` section with the given flags on top."""
+    from modelseal.policy import PolicyFlags, build_policy
+
+    flags = PolicyFlags(
+        identity=args.identity, identity_regex=args.identity_regex, issuer=args.issuer,
+        repository=args.repository, workflow=args.workflow, ref=args.ref,
+        gitlab_project=args.gitlab_project, gitlab_host=args.gitlab_host,
+        keys=tuple(args.policy_keys), certificate_roots=tuple(args.cert_chain),
+        not_before=args.not_before, strict=args.strict)
+    return build_policy(config.policy if config else None, flags)
+
+
+def _targets(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:
+    from dataclasses import replace
+
+    from modelseal import targets
+
+    models, config = targets.resolve_targets(args.paths, config_path=args.config)
+    if args.signature is not None and len(models) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    if args.ignore:
+        models = [replace(m, options=m.options.with_extra_ignores(tuple(args.ignore)))
+                  for m in models]
+    return models, config
+
+
+# --- sign --------------------------------------------------------------------------------
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    from modelseal import signing
+
+    signer = _signer(args)
+    models, _ = _targets(args)
+    prepared, stale = [], []
+    for model in models:
+        try:
+            prepared.append(signing.prepare(model, signature_path=args.signature,
+                                            update_manifest=args.update_manifest,
+                                            progress=args.progress))
+        except signing.StaleManifest as exc:
+            stale.append(exc)
+    if stale:
+        _print_stale(stale)
+        if len(stale) == 1:
+            raise CheckFailed(str(stale[0]))
+        names = ", ".join(exc.status.target.display for exc in stale)
+        raise CheckFailed(f"{len(stale)} manifests are stale ({names}); run `modelseal manifest`"
+                          " and commit them, or pass --update-manifest")
+    bundles = signing.sign_models(prepared, signer)
+    for ready, bundle in zip(prepared, bundles, strict=True):
+        signing.write_signed(ready, bundle)
+        _print_signed(ready, signer)
+    return EXIT_OK
+
+
+def _signer(args: argparse.Namespace) -> Signer:
+    from modelseal import signing
+
+    if args.method == "sigstore":
+        for option, value in (("--key", args.key), ("--cert", args.cert),
+                              ("--password-env", args.password_env)):
+            if value:
+                raise UsageError(f"{option} is for the key and certificate methods, not sigstore")
+        trust = signing.sigstore_trust_config(args.trust_config, args.staging)
+        return signing.SigstoreSigner(trust, signing.TokenSource(args.identity_token))
+    for option, value in (("--identity-token", args.identity_token),
+                          ("--trust-config", args.trust_config), ("--staging", args.staging)):
+        if value:
+            raise UsageError(f"{option} is for --method sigstore")
+    if args.key is None:
+        raise UsageError(f"--method {args.method} needs --key PRIV_PEM")
+    key = signing.load_private_key(args.key, args.password_env)
+    if args.method == "key":
+        if args.cert or args.chain:
+            raise UsageError("--cert and --chain are for --method certificate")
+        return signing.KeySigner(key)
+    if args.cert is None:
+        raise UsageError("--method certificate needs --cert CERT_PEM (and usually --chain)")
+    return signing.CertificateSigner.from_files(key, args.cert, args.chain)
+
+
+def _print_stale(stale: list[Any]) -> None:
+    from modelseal import console
+
+    for exc in stale:
+        status = exc.status
+        print(f"{status.target.display}: manifest is stale "
+              f"({status.diff.changed_files} file(s) differ)")
+        for line in console.diff_lines(status.diff):
+            print(line)
+
+
+def _print_signed(model: PreparedModel, signer: Signer) -> None:
+    from modelseal import console
+
+    name = model.target.display
+    if model.write_manifest:
+        print(f"{name}: updated {model.target.manifest_path}")
+        for line in console.diff_lines(model.status.diff):
+            print(line)
+    digest = model.status.current.root_digest
+    print(f"{name}: signed ({signer.method}, sha256:{digest[:16]}...) -> {model.signature_path}")
+
+
+# --- verify ------------------------------------------------------------------------------
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from modelseal import verifying
+
+    models, config = _targets(args)
+    options = verifying.VerifyOptions(
+        policy=policy_from_args(args, config), signature=args.signature,
+        ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
+        trust_config=args.trust_config, progress=args.progress)
+    results, notices = verifying.verify_targets(models, options)
+    for notice in notices:
+        print(f"modelseal: notice: {notice}", file=sys.stderr)
+    if args.format == "json":
+        from modelseal import console
+
+        console.print_json(verify_json(results))
+    else:
+        print_verify(results)
+    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+def verify_json(results: list[VerificationResult]) -> dict[str, Any]:
+    """The `verify --format json` document."""
+    from modelseal.console import JSON_SCHEMA_VERSION
+
+    return {"version": JSON_SCHEMA_VERSION, "ok": all(r.ok for r in results),
+            "models": [r.to_json() for r in results]}
+
+
+def print_verify(results: list[VerificationResult]) -> None:
+    """Text output: one line per model (failures on stderr), then what changed."""
+    from modelseal import console
+    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED
+
+    for result in results:
+        name = result.target.display
+        if result.status == STATUS_VERIFIED:
+            print(f"{name}: {result.message}{_signer_details(result)}")
+            for warning in result.warnings:
+                print(f"modelseal: warning: {name}: {warning}", file=sys.stderr)
+        elif result.status == STATUS_UNSIGNED:
+            level = "error" if result.strict else "warning"
+            print(f"modelseal: {level}: {name}: {result.message}", file=sys.stderr)
+        else:
+            print(f"modelseal: error: {name}: {result.message}", file=sys.stderr)
+            if result.diff is not None:
+                for line in console.diff_lines(result.diff):
+                    print(line)
+
+
+def _signer_details(result: VerificationResult) -> str:
+    from modelseal.policy import format_time
+
+    signer = result.signer
+    if signer is None:
+        return ""
+    parts = [signer.method]
+    if signer.issuer:
+        parts.append(f"issuer {signer.issuer}")
+    if result.signed_at is not None:
+        parts.append(f"signed {format_time(result.signed_at)}")
+    if signer.rekor_log_index is not None:
+        parts.append(f"rekor log index {signer.rekor_log_index}")
+    return f" [{', '.join(parts)}]"

@@ -1,0 +1,453 @@
+"""Who may sign a model: identities, CI provenance, keys, certificate roots, time, strictness.
+
+A `Policy` comes from the `policy:` section of `.modelseal.yaml` and from command-line
+flags (flags win). It is applied after a signature has been verified
+cryptographically: `check_signer` matches what a Fulcio certificate says about the
+signer (`SignerFacts`) against the allowed signers, and `check_not_before` rejects
+signatures made before a cut-off (the revocation lever for keyless signing).
+
+Signer rules apply to Sigstore keyless signatures. Key signatures are governed by the
+trusted public keys, certificate signatures by the trusted certificate roots.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+
+from modelseal.config import PolicyConfig, SignerRule
+from modelseal.errors import CheckFailed, UsageError
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+DEFAULT_GITLAB_HOST = "gitlab.com"
+DEFAULT_GITLAB_CONFIG = ".gitlab-ci.yml"
+
+_FULCIO = "1.3.6.1.4.1.57264.1."
+OID_ISSUER_V1 = _FULCIO + "1"
+OID_GITHUB_SHA_V1 = _FULCIO + "3"
+OID_GITHUB_REPOSITORY_V1 = _FULCIO + "5"
+OID_GITHUB_REF_V1 = _FULCIO + "6"
+OID_ISSUER_V2 = _FULCIO + "8"
+OID_BUILD_SIGNER_URI = _FULCIO + "9"
+OID_SOURCE_REPOSITORY_URI = _FULCIO + "12"
+OID_SOURCE_REPOSITORY_DIGEST = _FULCIO + "13"
+OID_SOURCE_REPOSITORY_REF = _FULCIO + "14"
+OID_BUILD_CONFIG_URI = _FULCIO + "18"
+OID_RUN_INVOCATION_URI = _FULCIO + "21"
+
+
+class PolicyViolation(CheckFailed):
+    """A verified signature was made by someone, or at a time, the policy does not allow."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective policy for one verification run.
+
+    ``signers``: allowed keyless signers (any one may match; empty means none was
+    configured). ``keys``/``certificate_roots``: PEM files trusted for the key and
+    certificate methods. ``not_before``: signatures made earlier are rejected.
+    ``strict``: a model without a signature fails instead of warning.
+    """
+
+    signers: tuple[SignerRule, ...] = ()
+    keys: tuple[Path, ...] = ()
+    certificate_roots: tuple[Path, ...] = ()
+    not_before: datetime | None = None
+    strict: bool = False
+
+    @classmethod
+    def from_config(cls, config: PolicyConfig) -> Policy:
+        return cls(
+            signers=tuple(validate_rule(rule, "policy.signers") for rule in config.signers),
+            keys=config.keys,
+            certificate_roots=config.certificate_roots,
+            not_before=(parse_time(config.not_before, "policy.not_before")
+                        if config.not_before else None),
+            strict=config.strict,
+        )
+
+
+@dataclass(frozen=True)
+class PolicyFlags:
+    """Policy options given on the command line; any that is set replaces the config's."""
+
+    identity: str | None = None
+    identity_regex: str | None = None
+    issuer: str | None = None
+    repository: str | None = None
+    workflow: str | None = None
+    ref: str | None = None
+    gitlab_project: str | None = None
+    gitlab_host: str | None = None
+    keys: tuple[Path, ...] = ()
+    certificate_roots: tuple[Path, ...] = ()
+    not_before: str | None = None
+    strict: bool = False
+
+    def signer_rule(self) -> SignerRule | None:
+        """The one allowed signer the flags describe, or None when they describe none."""
+        anchors = (self.identity, self.identity_regex, self.repository, self.gitlab_project)
+        qualifiers = (self.issuer, self.workflow, self.ref, self.gitlab_host)
+        if not any(anchors):
+            if any(qualifiers):
+                raise UsageError("--issuer, --workflow, --ref and --gitlab-host narrow a signer: "
+                                 "also pass --identity, --identity-regex, --repository or "
+                                 "--gitlab-project")
+            return None
+        if self.identity and self.identity_regex:
+            raise UsageError("pass either --identity or --identity-regex, not both")
+        rule = SignerRule(self.identity, self.identity_regex, self.issuer, self.repository,
+                          self.workflow, self.ref, self.gitlab_project, self.gitlab_host)
+        return validate_rule(rule, "command line")
+
+
+def build_policy(config: PolicyConfig | None, flags: PolicyFlags = PolicyFlags()) -> Policy:
+    """The config's policy with every flag that was given taking its place."""
+    base = Policy.from_config(config) if config else Policy()
+    rule = flags.signer_rule()
+    return Policy(
+        signers=(rule,) if rule else base.signers,
+        keys=flags.keys or base.keys,
+        certificate_roots=flags.certificate_roots or base.certificate_roots,
+        not_before=parse_time(flags.not_before, "--not-before") if flags.not_before
+        else base.not_before,
+        strict=flags.strict or base.strict,
+    )
+
+
+def validate_rule(rule: SignerRule, where: str) -> SignerRule:
+    """Check a rule's regex and shorthand syntax up front, so mistakes are usage errors."""
+    if rule.identity_regex is not None:
+        try:
+            re.compile(rule.identity_regex)
+        except re.error as exc:
+            raise UsageError(f"{where}: identity regex {rule.identity_regex!r} is invalid: "
+                             f"{exc}") from None
+    if rule.repository is not None and not re.fullmatch(r"[^/\s]+/[^/\s]+", rule.repository):
+        raise UsageError(f"{where}: repository must be OWNER/REPO, not {rule.repository!r}")
+    if rule.gitlab_project is not None and (
+            not re.fullmatch(r"[^/\s]+(/[^/\s]+)+", rule.gitlab_project)):
+        raise UsageError(f"{where}: gitlab project must be GROUP/PROJECT, not "
+                         f"{rule.gitlab_project!r}")
+    return rule
+
+
+def parse_time(text: str, where: str) -> datetime:
+    """An ISO 8601 date or date-time (UTC when no zone is given), or Unix seconds."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]{9,11}", value):
+        return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{where}: {text!r} is not a time; use e.g. 2025-06-01 or "
+                         "2025-06-01T12:00:00Z") from None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SignerFacts:
+    """What a signing certificate says about the signer.
+
+    ``identity`` is the certificate's subject alternative name (an e-mail address or
+    a URI such as a GitHub workflow reference); the rest come from Fulcio's
+    certificate extensions and are None when the certificate does not carry them.
+    """
+
+    identity: str | None = None
+    issuer: str | None = None
+    source_repository_uri: str | None = None
+    source_repository_ref: str | None = None
+    source_repository_digest: str | None = None
+    build_signer_uri: str | None = None
+    build_config_uri: str | None = None
+    run_invocation_uri: str | None = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def repository(self) -> str | None:
+        """``owner/repo`` (or ``group/project``) of the source repository, when known."""
+        if not self.source_repository_uri:
+            return None
+        return urlsplit(self.source_repository_uri).path.strip("/") or None
+
+    @property
+    def workflow(self) -> str | None:
+        """The CI configuration that ran (e.g. ``.github/workflows/release.yml``)."""
+        uri = self.build_config_uri or self.build_signer_uri
+        if not uri:
+            return None
+        path = _uri_path(uri)
+        repository = self.repository
+        if repository and path.lower().startswith(repository.lower() + "/"):
+            path = path[len(repository) + 1:]
+        return path.lstrip("/")
+
+
+def signer_facts(certificate: x509.Certificate) -> SignerFacts:
+    """Read the identity and Fulcio extensions of ``certificate``."""
+    values: dict[str, str] = {}
+    for extension in certificate.extensions:
+        oid = extension.oid.dotted_string
+        if oid.startswith(_FULCIO) and isinstance(extension.value, x509.UnrecognizedExtension):
+            text = _extension_text(oid, extension.value.value)
+            if text is not None:
+                values[oid] = text
+    issuer = values.get(OID_ISSUER_V2) or values.get(OID_ISSUER_V1)
+    repository = values.get(OID_SOURCE_REPOSITORY_URI)
+    if repository is None and OID_GITHUB_REPOSITORY_V1 in values:
+        repository = f"https://github.com/{values[OID_GITHUB_REPOSITORY_V1]}"
+    return SignerFacts(
+        identity=certificate_identity(certificate),
+        issuer=issuer,
+        source_repository_uri=repository,
+        source_repository_ref=values.get(OID_SOURCE_REPOSITORY_REF)
+        or values.get(OID_GITHUB_REF_V1),
+        source_repository_digest=values.get(OID_SOURCE_REPOSITORY_DIGEST)
+        or values.get(OID_GITHUB_SHA_V1),
+        build_signer_uri=values.get(OID_BUILD_SIGNER_URI),
+        build_config_uri=values.get(OID_BUILD_CONFIG_URI),
+        run_invocation_uri=values.get(OID_RUN_INVOCATION_URI),
+        extra=values,
+    )
+
+
+def certificate_identity(certificate: x509.Certificate) -> str | None:
+    """The first e-mail, URI or other-name in the subject alternative names."""
+    try:
+        names = certificate.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for kind in (x509.RFC822Name, x509.UniformResourceIdentifier):
+        found = names.get_values_for_type(kind)
+        if found:
+            return str(found[0])
+    for other in names.get_values_for_type(x509.OtherName):
+        text = _der_utf8(other.value)
+        if text is not None:
+            return text
+    return None
+
+
+def _extension_text(oid: str, raw: bytes) -> str | None:
+    # Fulcio's first extensions (.1 to .6) hold raw bytes; later ones a DER UTF8String.
+    if oid in (OID_ISSUER_V1, _FULCIO + "2", OID_GITHUB_SHA_V1, _FULCIO + "4",
+               OID_GITHUB_REPOSITORY_V1, OID_GITHUB_REF_V1):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return _der_utf8(raw)
+
+
+def _der_utf8(raw: bytes) -> str | None:
+    """Decode a DER UTF8String (tag 0x0c), or None when ``raw`` is something else."""
+    if len(raw) < 2 or raw[0] != 0x0C:
+        return None
+    length, offset = raw[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or len(raw) < 2 + count:
+            return None
+        length, offset = int.from_bytes(raw[2:2 + count], "big"), 2 + count
+    if len(raw) != offset + length:
+        return None
+    try:
+        return raw[offset:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _uri_path(uri: str) -> str:
+    """The path of a CI URI without host and without the ``@ref`` suffix."""
+    path = urlsplit(uri).path
+    return path.split("@", 1)[0].strip("/")
+
+
+def check_signer(policy: Policy, facts: SignerFacts) -> None:
+    """Raise PolicyViolation unless some allowed signer matches ``facts``."""
+    if not policy.signers:
+        raise UsageError("no signer policy: a keyless signature proves who signed only when "
+                         "you say who may sign (pass --identity or --identity-regex with "
+                         "--issuer, or --repository, or set policy.signers in .modelseal.yaml)")
+    reasons = []
+    for rule in policy.signers:
+        reason = rule_mismatch(rule, facts)
+        if reason is None:
+            return
+        reasons.append(reason)
+    if len(reasons) == 1:
+        raise PolicyViolation(reasons[0])
+    listed = "; ".join(f"signer {i}: {reason}" for i, reason in enumerate(reasons, 1))
+    raise PolicyViolation(f"no allowed signer matches ({listed})")
+
+
+def rule_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    """Why ``facts`` do not satisfy ``rule``, or None when they do."""
+    checks = (_identity_mismatch, _issuer_mismatch, _gitlab_mismatch, _repository_mismatch,
+              _workflow_mismatch, _ref_mismatch)
+    for check in checks:
+        reason = check(rule, facts)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _identity_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    identity = facts.identity or ""
+    if rule.identity is not None and identity != rule.identity:
+        return f"identity {identity!r} does not match policy {rule.identity!r}"
+    if rule.identity_regex is not None and not re.fullmatch(rule.identity_regex, identity):
+        return (f"identity {identity!r} does not match policy regex {rule.identity_regex!r} "
+                "(matched in full)")
+    return None
+
+
+def expected_issuer(rule: SignerRule) -> str | None:
+    """The issuer a rule demands: its own, else the CI provider's its shorthand implies."""
+    if rule.issuer:
+        return rule.issuer
+    if rule.gitlab_project:
+        return f"https://{rule.gitlab_host or DEFAULT_GITLAB_HOST}"
+    if rule.repository or rule.workflow:
+        return GITHUB_ISSUER
+    return None
+
+
+def _issuer_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    wanted = expected_issuer(rule)
+    if wanted is not None and facts.issuer != wanted:
+        return f"issuer {facts.issuer!r} does not match policy {wanted!r}"
+    return None
+
+
+def _repository_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    if rule.repository is None:
+        return None
+    wanted = f"https://github.com/{rule.repository}"
+    actual = facts.source_repository_uri
+    if actual is None:
+        return f"the certificate names no source repository (policy expects {rule.repository})"
+    if actual.rstrip("/").casefold() != wanted.casefold():
+        return f"repository {facts.repository or actual!r} does not match policy " \
+               f"{rule.repository!r}"
+    return None
+
+
+def _workflow_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    if rule.workflow is None or rule.gitlab_project is not None:
+        return None
+    wanted = rule.workflow.strip("/")
+    if "/" not in wanted:
+        wanted = f".github/workflows/{wanted}"
+    candidates = [uri for uri in (facts.build_config_uri, facts.build_signer_uri) if uri]
+    if not candidates:
+        return f"the certificate names no workflow (policy expects {wanted})"
+    for uri in candidates:
+        path = _uri_path(uri)
+        inside_repo = path.split("/", 2)[2] if path.count("/") >= 2 else path
+        if wanted in (path, inside_repo):
+            return None
+    return f"workflow {facts.workflow!r} does not match policy, expected {wanted!r}"
+
+
+def ref_matches(wanted: str, actual: str | None) -> bool:
+    """``main`` matches ``refs/heads/main`` and ``v1`` matches ``refs/tags/v1``."""
+    if actual is None:
+        return False
+    if wanted.startswith("refs/"):
+        return actual == wanted
+    return actual in (wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}")
+
+
+def _ref_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    if rule.ref is None:
+        return None
+    if not ref_matches(rule.ref, facts.source_repository_ref):
+        return f"ref {facts.source_repository_ref!r} does not match policy {rule.ref!r}"
+    return None
+
+
+def gitlab_identity_pattern(rule: SignerRule) -> str:
+    """The anchored regex a GitLab CI identity must match for ``rule``."""
+    host = rule.gitlab_host or DEFAULT_GITLAB_HOST
+    config = (rule.workflow or DEFAULT_GITLAB_CONFIG).strip("/")
+    ref = r"refs/[^@]+" if rule.ref is None else (
+        re.escape(rule.ref) if rule.ref.startswith("refs/")
+        else f"refs/(?:heads|tags)/{re.escape(rule.ref)}")
+    return (f"https://{re.escape(host)}/{re.escape(str(rule.gitlab_project))}//"
+            f"{re.escape(config)}@{ref}")
+
+
+def _gitlab_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
+    if rule.gitlab_project is None:
+        return None
+    host = rule.gitlab_host or DEFAULT_GITLAB_HOST
+    identity = facts.identity or ""
+    if not re.fullmatch(gitlab_identity_pattern(rule), identity):
+        config = rule.workflow or DEFAULT_GITLAB_CONFIG
+        ref = rule.ref or "REF"
+        return (f"identity {identity!r} does not match policy "
+                f"'https://{host}/{rule.gitlab_project}//{config}@{ref}'")
+    wanted = f"https://{host}/{rule.gitlab_project}"
+    actual = facts.source_repository_uri
+    if actual is not None and actual.rstrip("/").casefold() != wanted.casefold():
+        return f"repository {actual!r} does not match policy {wanted!r}"
+    return None
+
+
+def check_not_before(policy: Policy, signed_at: datetime | None, how: str) -> None:
+    """Reject a signature made before ``policy.not_before``; ``how`` names the time source."""
+    if policy.not_before is None:
+        return
+    limit = format_time(policy.not_before)
+    if signed_at is None:
+        raise PolicyViolation(f"the policy rejects signatures made before {limit}, but this "
+                              f"signature carries no trusted signing time ({how})")
+    if signed_at < policy.not_before:
+        raise PolicyViolation(f"signature made at {format_time(signed_at)} ({how}) is older "
+                              f"than policy not_before {limit}")
+
+
+def load_public_keys(paths: Sequence[Path]) -> list[tuple[Path, object]]:
+    """The PEM public keys at ``paths``; a bad file is a usage error naming it."""
+    from cryptography.hazmat.primitives import serialization
+
+    keys: list[tuple[Path, object]] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read public key {path}: {exc.strerror}") from None
+        try:
+            keys.append((path, serialization.load_pem_public_key(data)))
+        except (ValueError, TypeError):
+            raise UsageError(f"{path} is not a PEM public key") from None
+    return keys
+
+
+def load_certificates(paths: Sequence[Path], what: str) -> list[x509.Certificate]:
+    """All PEM certificates in the files at ``paths``."""
+    found: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        try:
+            found.extend(x509.load_pem_x509_certificates(data))
+        except ValueError:
+            raise UsageError(f"{what} {path} holds no PEM certificate") from None
+    return found
