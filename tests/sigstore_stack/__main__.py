@@ -25,7 +25,7 @@ from typing import Any
 
 from . import oidc
 from .ambient import ambient_env
-from .profiles import DEFAULT_REF, DEFAULT_WORKFLOW, TokenSpec
+from .profiles import DEFAULT_REF, DEFAULT_WORKFLOW, Kind, TokenSpec
 from .server import Stack
 from .state import load_or_create
 
@@ -74,7 +74,7 @@ def _add_identity_options(parser: argparse.ArgumentParser) -> None:
 
 def _spec(args: argparse.Namespace) -> TokenSpec:
     """Build the token spec described by the identity options."""
-    kind = "github" if args.github else "gitlab" if args.gitlab else "email"
+    kind: Kind = "github" if args.github else "gitlab" if args.gitlab else "email"
     target = args.github or args.gitlab or args.email
     overrides: dict[str, Any] = {}
     event_claim = "event_name" if kind == "github" else "pipeline_source"
