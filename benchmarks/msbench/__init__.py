@@ -1,0 +1,1 @@
+"""Helpers of the modelseal benchmark (see benchmarks/README.md); run benchmarks/run.py."""
