@@ -331,6 +331,13 @@ def test_certificate_from_untrusted_ca_fails(sigstore_stack: SigstoreStack) -> N
         x509.NameOID.ORGANIZATION_NAME
     )[0].value
     assert issuer_org == "modelseal-untrusted-ca"
+    trusted_roots = trust(sigstore_stack.trust_config).trusted_root.get_fulcio_certs()
+    assert bundle.signing_certificate.issuer not in [c.subject for c in trusted_roots]
+    rogue = sigstore_stack.issue_certificate(token, untrusted_ca=True)
+    assert rogue.certificate.issuer == bundle.signing_certificate.issuer
+    trusted = sigstore_stack.issue_certificate(token)
+    assert trusted.certificate.issuer == trusted_roots[0].subject
+    assert rogue.chain_pem().count(b"BEGIN CERTIFICATE") == 3
     with pytest.raises(VerificationError, match="certificate chain"):
         verifier(sigstore_stack).verify_artifact(
             ARTIFACT,
@@ -527,6 +534,19 @@ def test_serve_and_token_commands(tmp_path: Path) -> None:
         assert gl["ci_config_ref_uri"] == f"gitlab.com/{GITLAB_PROJECT}//.gitlab-ci.yml@{REF}"
         assert gl["aud"] == "elsewhere" and gl["exp"] < time.time()
         assert post_fulcio_url(endpoints["fulcio"], out.stdout.strip()).status_code == 401
+
+        out = stack_cli("env", "--state", str(state), "--github", REPO, "--ref", "refs/tags/v2")
+        env = dict(line.split("=", 1) for line in out.stdout.splitlines())
+        assert env["GITHUB_ACTIONS"] == "true" and env["GITHUB_REF"] == "refs/tags/v2"
+        ambient = requests.get(
+            env["ACTIONS_ID_TOKEN_REQUEST_URL"],
+            params={"audience": "x"},
+            headers={"Authorization": "bearer " + env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]},
+            timeout=10,
+        )
+        ambient_claims = unverified_claims(ambient.json()["value"])
+        assert ambient_claims["aud"] == "x" and ambient_claims["ref"] == "refs/tags/v2"
+        assert ambient_claims["repository"] == REPO
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

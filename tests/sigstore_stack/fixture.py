@@ -30,6 +30,7 @@ import pytest
 from . import oidc
 from .ambient import ambient_env
 from .claims import github_identity, gitlab_identity
+from .client import IssuedCertificate, request_certificate
 from .profiles import DEFAULT_REF, DEFAULT_WORKFLOW, Kind, TokenSpec
 from .state import StackKeys, load_or_create
 
@@ -107,6 +108,14 @@ class SigstoreStack:
         """Certificate identity (SAN) for a GitLab project's ``.gitlab-ci.yml``."""
         return gitlab_identity(project, ref)
 
+    def issue_certificate(self, token: str, *, untrusted_ca: bool = False) -> IssuedCertificate:
+        """Get a bare Fulcio certificate (and its key) for ``token``.
+
+        With ``untrusted_ca`` it comes from a CA that is *not* in the trust config.
+        """
+        url = self.endpoints["fulcio_untrusted" if untrusted_ca else "fulcio"]
+        return request_certificate(url, token)
+
     def close(self) -> None:
         """Stop the server subprocess, if this handle started one."""
         if self._process is None or self._process.poll() is not None:
@@ -158,6 +167,15 @@ def start_stack(state_dir: Path, timeout: float = 30.0) -> SigstoreStack:
     return SigstoreStack(state_dir, proc)
 
 
+def _bypass_proxy_for_loopback() -> None:
+    """If an HTTP proxy is configured, make clients reach 127.0.0.1 directly."""
+    if not any(os.environ.get(v) for v in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY")):
+        return
+    for var in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(var, "")
+        os.environ[var] = ",".join(p for p in (current, "127.0.0.1", "localhost") if p)
+
+
 _shared: dict[str, Any] = {"stack": None, "users": 0}
 
 
@@ -165,6 +183,7 @@ _shared: dict[str, Any] = {"stack": None, "users": 0}
 def sigstore_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SigstoreStack]:
     """The session's local Sigstore stack (started on first use, stopped at the end)."""
     if _shared["stack"] is None:
+        _bypass_proxy_for_loopback()
         stack = start_stack(tmp_path_factory.mktemp("sigstore-stack"))
         atexit.register(stack.close)
         _shared["stack"] = stack
