@@ -112,8 +112,9 @@ def _issuer(args: argparse.Namespace) -> str:
 
 def cmd_token(args: argparse.Namespace) -> int:
     """Print a signed identity token."""
+    issuer = _issuer(args)
     keys = load_or_create(args.state)
-    print(oidc.mint(keys.oidc, _spec(args).build(_issuer(args))))
+    print(oidc.mint(keys.oidc, _spec(args).build(issuer)))
     return 0
 
 
