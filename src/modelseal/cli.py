@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from modelseal import __version__, cli_signing
+from modelseal import __version__, cli_git, cli_signing
 from modelseal.engine import HashRun
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (_add_demo, _add_manifest, _add_check, _add_digest):
         register(commands)
     cli_signing.add_commands(commands)
+    cli_git.add_commands(commands)
     return parser
 
 
@@ -66,6 +67,8 @@ def _add_hashing_options(sub: argparse.ArgumentParser, *, paths: str | int = "*"
                      help="config file (default: the nearest .modelseal.yaml)")
     sub.add_argument("--no-cache", action="store_true",
                      help="hash every file again instead of trusting the stat cache")
+    sub.add_argument("--require-content", action="store_true",
+                     help="fail on Git LFS pointers instead of using their oid as the digest")
     bar = sub.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show a progress bar on stderr")
@@ -110,7 +113,8 @@ def _add_digest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _hash_run(args: argparse.Namespace) -> HashRun:
-    return HashRun(use_cache=not args.no_cache, progress=args.progress)
+    return HashRun(use_cache=not args.no_cache, progress=args.progress,
+                   require_content=getattr(args, "require_content", False))
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
