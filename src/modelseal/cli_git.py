@@ -1,0 +1,74 @@
+"""Argument parsing for `init`, `install-hooks` and `hook` (registered by cli.py).
+
+Nothing heavy is imported here: GitPython and the engine load inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+_INIT_EXAMPLES = """\
+  modelseal init                       find models here, write .modelseal.yaml, print hooks
+  modelseal init --write-precommit     also add the hooks to .pre-commit-config.yaml"""
+
+_INSTALL_EXAMPLES = """\
+  modelseal install-hooks              plain git hooks: pre-commit and post-merge
+  modelseal install-hooks --hook pre-commit --force"""
+
+_HOOK_EXAMPLES = """\
+  modelseal hook manifest [FILE...]    regenerate touched manifests (exit 1 if one was written)
+  modelseal hook check [FILE...]       read-only: exit 1 with the diff when one is stale
+  modelseal hook verify [--strict]     verify the models a merge or checkout changed"""
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the git commands on the main parser's subcommands."""
+    from modelseal import cli
+
+    init = cli._subparser(commands, "init", "find model directories, write .modelseal.yaml "
+                          "and set up the pre-commit hooks", _INIT_EXAMPLES, _run_init)
+    init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                      help="where to look for models and write the config (default: .)")
+    init.add_argument("--write-precommit", action="store_true",
+                      help="merge the hooks into .pre-commit-config.yaml instead of printing "
+                           "them")
+    init.add_argument("--hooks-repo", metavar="URL",
+                      help="the `repo:` of the hooks (default: the modelseal repository)")
+    init.add_argument("--rev", metavar="REV", help="the `rev:` of the hooks (default: "
+                      "this version's tag)")
+
+    install = cli._subparser(commands, "install-hooks", "install plain git hooks (for repos "
+                             "without the pre-commit framework)", _INSTALL_EXAMPLES,
+                             _run_install_hooks)
+    install.add_argument("--hook", dest="hooks", action="append",
+                         choices=("pre-commit", "post-merge"),
+                         help="install only this hook (repeatable; default: both)")
+    install.add_argument("--force", action="store_true",
+                         help="replace a hook modelseal did not write (it is kept as "
+                              "HOOK.pre-modelseal)")
+
+    hook = cli._subparser(commands, "hook", "git hook entry points (used by .pre-commit-hooks"
+                          ".yaml and hooks/)", _HOOK_EXAMPLES, _run_hook)
+    hook.add_argument("hook_args", nargs=argparse.REMAINDER, metavar="HOOK [ARGS...]",
+                      help="manifest, check or verify, then its arguments (see "
+                           "`modelseal hook manifest --help`)")
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from modelseal import init
+
+    return init.run_init(args.directory, write_precommit=args.write_precommit,
+                         hooks_repo=args.hooks_repo, rev=args.rev)
+
+
+def _run_install_hooks(args: argparse.Namespace) -> int:
+    from modelseal import init
+
+    return init.run_install_hooks(Path.cwd(), hooks=args.hooks, force=args.force)
+
+
+def _run_hook(args: argparse.Namespace) -> int:
+    from modelseal import hooks
+
+    return hooks.main(args.hook_args)

@@ -1,0 +1,287 @@
+"""Git: the repository root, staged and committed changes, LFS attributes, base..head.
+
+GitPython is used only through its command wrapper (``repo.git.*``), inside
+``with Repo(...) as repo:`` so its helper processes are closed. Everything is asked
+of git itself (``diff -z``, ``ls-files -s``, ``ls-tree -l``, ``check-attr``, the
+``cat-file --batch`` process); GitPython's own index parser is never used, so split
+indexes, sparse checkouts and new index versions behave exactly as git says.
+
+Paths exchanged with git are repository-relative POSIX strings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from git import Repo
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from modelseal import lfs
+from modelseal.errors import UsageError
+from modelseal.manifest import Manifest, ManifestDiff, diff_manifests
+from modelseal.targets import ModelTarget
+from modelseal.walk import SINGLE_FILE_NAME
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
+NULL_REVISION = "0" * 40
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed path: git's status letter (A, M, D, T, ...) and the path."""
+
+    status: str
+    path: str
+
+
+class GitRepo:
+    """A git work tree, asked questions through git's own commands."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self.root = Path(repo.working_tree_dir or ".").resolve()
+
+    def _lines(self, *args: str) -> list[str]:
+        """Run ``git <args>`` (with -z output) and split on NUL."""
+        out: str = self._repo.git.execute(["git", "--literal-pathspecs", *args],
+                                          strip_newline_in_stdout=False)
+        return [item for item in out.split("\0") if item]
+
+    def relative(self, path: Path) -> str:
+        """``path`` (absolute or relative to the cwd) as a repository-relative POSIX path."""
+        return relative_to_root(self.root, path)
+
+    def has_commits(self) -> bool:
+        return self.resolve("HEAD") is not None
+
+    def resolve(self, revision: str) -> str | None:
+        """The commit ``revision`` names, or None when it does not exist."""
+        try:
+            out: str = self._repo.git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
+        except GitCommandError:
+            return None
+        return out.strip() or None
+
+    def staged_changes(self) -> list[Change]:
+        """What the next commit changes, deletions included (renames as delete + add)."""
+        base = "HEAD" if self.has_commits() else EMPTY_TREE
+        return _changes(self._lines("diff", "--cached", "--name-status", "--no-renames",
+                                    "-z", base, "--"))
+
+    def changes_between(self, base: str, head: str) -> list[Change]:
+        """What changed from ``base`` to ``head`` (a null or missing base: everything)."""
+        start = base if base != NULL_REVISION and self.resolve(base) else EMPTY_TREE
+        return _changes(self._lines("diff", "--name-status", "--no-renames", "-z",
+                                    start, head, "--"))
+
+    def merge_base(self, base: str, head: str) -> str:
+        try:
+            out: str = self._repo.git.merge_base(base, head)
+        except GitCommandError:
+            raise UsageError(f"no common ancestor of {base} and {head} (is the base "
+                             "branch fetched? try `git fetch --unshallow`)") from None
+        return out.strip()
+
+    def index_blobs(self, paths: Sequence[str]) -> dict[str, str]:
+        """Staged blob id of each path that is in the index (absent paths are left out)."""
+        if not paths:
+            return {}
+        blobs = {}
+        for line in self._lines("ls-files", "--stage", "-z", "--", *paths):
+            meta, _, path = line.partition("\t")
+            blobs[path] = meta.split()[1]
+        return blobs
+
+    def unstaged(self, paths: Sequence[str]) -> list[str]:
+        """Those of ``paths`` whose work-tree content is not what is staged (or untracked)."""
+        if not paths:
+            return []
+        found = []
+        for entry in self._lines("status", "--porcelain=v1", "-z", "--no-renames",
+                                 "--untracked-files=all",
+                                 "--", *paths):
+            state, path = entry[:2], entry[3:]
+            if state == "??" or state[1] not in (" ", "!"):
+                found.append(path)
+        return found
+
+    def lfs_tracked(self, paths: Sequence[str]) -> set[str]:
+        """The paths whose ``filter`` attribute is ``lfs``."""
+        if not paths:
+            return set()
+        items = self._lines("check-attr", "-z", "filter", "--", *paths)
+        return {items[i] for i in range(0, len(items) - 2, 3) if items[i + 2] == "lfs"}
+
+    def read_blob(self, revision: str, path: str) -> bytes | None:
+        """The content of ``path`` at ``revision``, or None when it is not there."""
+        try:
+            _, kind, _, data = self._repo.git.get_object_data(f"{revision}:{path}")
+        except (GitCommandError, ValueError):
+            return None
+        return data if kind == "blob" else None
+
+    def tree_sizes(self, revision: str, prefix: str) -> dict[str, int]:
+        """Size of every file under ``prefix`` at ``revision``, by repository path.
+
+        An LFS pointer counts as the size of the content it stands for.
+        """
+        sizes: dict[str, int] = {}
+        pathspec = prefix or "."
+        for line in self._lines("ls-tree", "-r", "-l", "-z", revision, "--", pathspec):
+            meta, _, path = line.partition("\t")
+            _mode, kind, blob, size = meta.split()
+            if kind != "blob" or not size.isdigit():
+                continue
+            sizes[path] = self._content_size(blob, int(size))
+        return sizes
+
+    def _content_size(self, blob: str, size: int) -> int:
+        if size >= lfs.MAX_POINTER_SIZE:
+            return size
+        _, _, _, data = self._repo.git.get_object_data(blob)
+        pointer = lfs.parse_pointer(data)
+        return pointer.size if pointer else size
+
+    def hooks_dir(self) -> Path:
+        """Where git looks for hooks (``core.hooksPath`` respected)."""
+        out: str = self._repo.git.rev_parse("--git-path", "hooks")
+        path = Path(out.strip())
+        return path if path.is_absolute() else (self.root / path)
+
+
+def _changes(items: list[str]) -> list[Change]:
+    return [Change(items[i][0], items[i + 1]) for i in range(0, len(items) - 1, 2)]
+
+
+@contextmanager
+def open_repo(start: Path) -> Iterator[GitRepo]:
+    """The repository holding ``start``; UsageError when there is none."""
+    try:
+        with Repo(start, search_parent_directories=True) as repo:
+            if repo.bare:
+                raise UsageError(f"{start} is in a bare git repository; run this in a work tree")
+            yield GitRepo(repo)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        raise UsageError(f"{start} is not inside a git repository") from None
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The top of the work tree holding ``start``, or None outside git."""
+    try:
+        with open_repo(start) as repo:
+            return repo.root
+    except UsageError:
+        return None
+
+
+def relative_to_root(root: Path, path: Path) -> str:
+    """``path`` (absolute or relative to the cwd) relative to ``root``, as POSIX.
+
+    Raises ValueError when ``path`` is outside ``root``.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        relative = absolute.resolve().relative_to(root.resolve())
+    return relative.as_posix()
+
+
+def model_relpath(root: Path, target: ModelTarget) -> str:
+    """``target``'s path relative to ``root`` ("" for the root itself)."""
+    relative = relative_to_root(root, target.path)
+    return "" if relative == "." else relative
+
+
+def touched_models(root: Path, paths: Iterable[str],
+                   targets: Sequence[ModelTarget]) -> list[ModelTarget]:
+    """The targets that contain (or are, or keep their manifest at) one of ``paths``.
+
+    ``paths`` are relative to ``root`` (e.g. the repository root), as git prints them.
+    """
+    wanted = [PurePosixPath(path) for path in paths]
+    touched = []
+    for target in targets:
+        model = PurePosixPath(model_relpath(root, target))
+        manifest = PurePosixPath(relative_to_root(root, target.manifest_path))
+        if any(path == manifest or _is_within(path, model) for path in wanted):
+            touched.append(target)
+    return touched
+
+
+def _is_within(path: PurePosixPath, directory: PurePosixPath) -> bool:
+    return str(directory) in ("", ".") or path == directory or directory in path.parents
+
+
+@dataclass(frozen=True)
+class ModelRevisions:
+    """One model compared between two revisions, for reports.
+
+    ``base``/``head`` are the committed manifests (None where there is none); sizes
+    are per model-relative file name, taken from git (LFS pointers resolved).
+    """
+
+    target: ModelTarget
+    path: str
+    base: Manifest | None
+    head: Manifest | None
+    diff: ManifestDiff
+    base_sizes: dict[str, int] = field(default_factory=dict)
+    head_sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.base != self.head
+
+
+def compare_revisions(start: Path, targets: Sequence[ModelTarget], base: str,
+                      head: str = "HEAD", *, merge_base: bool = True,
+                      only_changed: bool = True) -> list[ModelRevisions]:
+    """Per model: its manifest at ``base`` and at ``head`` and their diff.
+
+    ``merge_base`` compares against the merge base of the two (what a pull request
+    changes); ``only_changed`` leaves out models none of whose files changed.
+    """
+    with open_repo(start) as repo:
+        for revision in (base, head):
+            if repo.resolve(revision) is None:
+                raise UsageError(f"unknown revision {revision!r} (is it fetched?)")
+        start_rev = repo.merge_base(base, head) if merge_base else base
+        chosen = list(targets)
+        if only_changed:
+            changed = [change.path for change in repo.changes_between(start_rev, head)]
+            chosen = touched_models(repo.root, changed, chosen)
+        return [_compare_one(repo, target, start_rev, head) for target in chosen]
+
+
+def _compare_one(repo: GitRepo, target: ModelTarget, base: str, head: str) -> ModelRevisions:
+    path = model_relpath(repo.root, target)
+    manifest_path = repo.relative(target.manifest_path)
+    before = _manifest_at(repo, base, manifest_path)
+    after = _manifest_at(repo, head, manifest_path)
+    base_sizes = _model_sizes(repo, base, path, target)
+    head_sizes = _model_sizes(repo, head, path, target)
+    if after is None and before is not None:
+        after = Manifest(before.name, before.serialization, ())  # model removed
+    diff = (diff_manifests(before, after, sizes=head_sizes, old_sizes=base_sizes)
+            if after is not None else ManifestDiff())
+    head_manifest = after if after is not None and after.resources else None
+    return ModelRevisions(target, path, before, head_manifest, diff, base_sizes, head_sizes)
+
+
+def _manifest_at(repo: GitRepo, revision: str, path: str) -> Manifest | None:
+    data = repo.read_blob(revision, path)
+    return None if data is None else Manifest.from_json(data, source=f"{revision}:{path}")
+
+
+def _model_sizes(repo: GitRepo, revision: str, path: str,
+                 target: ModelTarget) -> dict[str, int]:
+    sizes = repo.tree_sizes(revision, path)
+    if target.is_file:
+        return {SINGLE_FILE_NAME: sizes[path]} if path in sizes else {}
+    prefix = f"{path}/" if path else ""
+    return {name[len(prefix):]: size for name, size in sizes.items() if name.startswith(prefix)}
