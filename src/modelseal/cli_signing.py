@@ -255,7 +255,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.format == "json":
         from modelseal import console
 
-        console.print_json(verify_json(results))
+        console.print_json(verify_json(results), sys.stdout)
     else:
         print_verify(results)
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED

@@ -86,7 +86,9 @@ def prepare(target: ModelTarget, *, signature_path: Path | None = None,
             update_manifest: bool = False, progress: bool | None = None) -> PreparedModel:
     """Re-hash ``target`` (no cache) and check its manifest; raise StaleManifest if stale."""
     sig_path = signature_path or target.signature_path
-    run = HashRun(use_cache=False, progress=progress, extra_ignored_files=(sig_path,))
+    # a signature vouches for bytes, so an LFS pointer's claimed oid is not enough
+    run = HashRun(use_cache=False, progress=progress, extra_ignored_files=(sig_path,),
+                  require_content=True)
     status = check_target(target, run)
     if status.missing and not update_manifest:
         raise CheckFailed(f"{target.display}: no manifest ({target.manifest_path.name} is "

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification as x509_verification
 
+from modelseal import lfs
 from modelseal.bundle import (
     METHOD_CERTIFICATE,
     METHOD_KEY,
@@ -497,12 +498,15 @@ class Verifier:
                               "file")
         local = replace(target, options=target.options.with_extra_ignores(self.options.ignore))
         run = HashRun(use_cache=False, progress=self.options.progress,
-                      extra_ignored_files=(sig_path,))
+                      extra_ignored_files=(sig_path,), require_content=True)
         serialization = signed.serialization
         if self.options.ignore_unsigned_files:
             listing = signed_listing(local, signed)
         else:
             listing = list_target(local, run, serialization)
+        # refuses un-smudged LFS pointers with "run git lfs pull", rather than a bare mismatch
+        lfs.pointer_digests(lfs.find_pointers(listing.files), serialization.spec,
+                            require_content=True, label=target.display)
         digests = hash_listing(listing, serialization.spec, run, label=target.display)
         sizes = {entry.name: entry.size for entry in listing.files}
         current = build_manifest(signed.name, serialization, digests, sizes)
