@@ -292,7 +292,8 @@ class TokenSource:
                 return IdentityToken(raw)
         except IdentityError as exc:
             # the message may describe the token but never contains it
-            raise SigningError(f"the identity token is not usable: {exc}") from None
+            raise SigningError(f"the identity token is not usable: {_token_problem(exc)}") \
+                from None
         interactive = self.interactive
         if interactive is None:
             interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -305,6 +306,24 @@ class TokenSource:
             return issuer.identity_token()
         except IdentityError as exc:
             raise SigningError(f"interactive sign-in failed: {exc}") from None
+
+
+def _token_problem(exc: Exception) -> str:
+    """Why sigstore refused a token: it hides expiry and audience failures behind
+    "malformed or missing claims", so name the JWT check that actually failed."""
+    import jwt
+
+    cause = exc.__cause__
+    if isinstance(cause, jwt.ExpiredSignatureError):
+        return "it has expired; request a fresh token (CI tokens live only minutes)"
+    if isinstance(cause, jwt.InvalidAudienceError):
+        return "its audience (aud) is not 'sigstore'; request the token for audience sigstore"
+    if isinstance(cause, jwt.MissingRequiredClaimError):
+        return f"it lacks the required {cause.claim!r} claim"
+    if isinstance(cause, jwt.ImmatureSignatureError):
+        return "it is not valid yet (issued in the future; check the clock)"
+    detail = f" ({_sigstore_message(cause)})" if isinstance(cause, jwt.PyJWTError) else ""
+    return f"{_sigstore_message(exc)}{detail}"
 
 
 class SigstoreSigner:
