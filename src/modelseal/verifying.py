@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -72,6 +72,12 @@ CHECK_BUNDLE = "bundle"
 CHECK_SIGNATURE = "signature"
 CHECK_POLICY = "policy"
 CHECK_FILES = "files"
+
+
+class FileSource(Protocol):
+    """A model whose files are not a plain directory (see stores/): it re-hashes itself."""
+
+    def check_files(self, signed: Manifest, options: VerifyOptions) -> ManifestDiff: ...
 
 
 class SignatureFailure(CheckFailed):
@@ -331,7 +337,8 @@ class Verifier:
     def notices(self) -> list[str]:
         return self.trust.notices
 
-    def verify(self, target: ModelTarget) -> VerificationResult:
+    def verify(self, target: ModelTarget,
+               source: FileSource | None = None) -> VerificationResult:
         sig_path = self.options.signature or target.signature_path
         strict = self.options.policy.strict
         if not sig_path.exists():
@@ -350,7 +357,8 @@ class Verifier:
             step = CHECK_POLICY
             self._check_policy(bundle.method, checked)
             step = CHECK_FILES
-            diff = self._check_files(target, signed, sig_path)
+            diff = (source.check_files(signed, self.options) if source is not None
+                    else self._check_files(target, signed, sig_path))
         except (ModelsealError, OSError) as exc:
             message = _exception_message(exc)
             return self._failed(target, sig_path, step, message, bundle, checked)
@@ -440,6 +448,7 @@ class Verifier:
                         warnings)
 
     def _check_sigstore(self, bundle: Bundle) -> _Checked:
+        from sigstore.errors import CertValidationError
         from sigstore.errors import Error as SigstoreError
         from sigstore.models import Bundle as SigstoreBundle
 
@@ -453,6 +462,10 @@ class Verifier:
 
             verifier = SigstoreVerifier(trusted_root=self.trust.trusted_root())
             payload_type, payload = verifier.verify_dsse(parsed, _AcceptAnyIdentity())
+        except CertValidationError as exc:
+            raise SignatureFailure(f"Sigstore verification failed: the signing certificate does "
+                                   f"not chain to a Fulcio CA of the trusted root at signing "
+                                   f"time ({_first_line(exc)})") from None
         except SigstoreError as exc:
             raise SignatureFailure(f"Sigstore verification failed: {_first_line(exc)}") from None
         if payload_type != bundle.payload_type:

@@ -1,0 +1,231 @@
+"""Command line for models in stores: `export`, and the store options of `sign`/`verify`.
+
+`verify --oci-layout/--dmr/--hf-cache/--ollama` and `sign --ollama` are added to the
+commands cli_signing.py defines (`add_store_options`), which hands such runs to
+`run_verify_store` / `run_sign_store`. Store code is imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from modelseal.signing import Signer
+    from modelseal.stores.source import StoreModel
+    from modelseal.targets import ModelTarget
+
+STORE_OPTIONS = ("oci_layout", "dmr", "hf_cache", "ollama")
+EXPORT_FORMATS = ("cncf-annotations", "oci-descriptors", "ollama-signature")
+
+_EXPORT_EXAMPLES = """\
+  modelseal export --format cncf-annotations models/bert
+  modelseal export --format oci-descriptors models/bert > layers.json
+  modelseal export --format ollama-signature --ollama llama3.2:1b --signature llama.sig \\
+      --key signer-pub.pem"""
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `export` on the main parser's subcommands."""
+    from modelseal import cli, cli_signing
+
+    sub = cli._subparser(commands, "export",
+                         "describe a model for packaging tools and runtimes (JSON on stdout)",
+                         _EXPORT_EXAMPLES, run_export)
+    sub.add_argument("path", nargs="?", metavar="PATH",
+                     help="model directory or single file (cncf-annotations, oci-descriptors)")
+    sub.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                     help="cncf-annotations: ModelPack layer annotations per file; "
+                          "oci-descriptors: OCI layer descriptors per file; ollama-signature: "
+                          "the SignatureInfo of an Ollama model's signature")
+    sub.add_argument("--config", type=Path, metavar="FILE",
+                     help="config file (default: the nearest .modelseal.yaml)")
+    sub.add_argument("--ollama", metavar="NAME[:TAG]", help="Ollama model (ollama-signature)")
+    sub.add_argument("--signature", type=Path, metavar="FILE",
+                     help="the model's OMS bundle (ollama-signature)")
+    cli_signing.add_policy_options(sub)
+    sub.add_argument("--offline", action="store_true",
+                     help="do not refresh the Sigstore trusted root; use the embedded one")
+    sub.add_argument("--trust-config", type=Path, metavar="JSON",
+                     help="Sigstore trust config or trusted root of a private instance")
+
+
+def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentParser) -> None:
+    """`--oci-layout/--dmr/--hf-cache/--ollama` on verify, `--ollama` on sign."""
+    group = verify.add_argument_group("models in stores (instead of PATH; re-hashed in place)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--oci-layout", metavar="DIR[:TAG]",
+                       help="an OCI image layout holding a ModelPack (or DMR) artifact; the tag "
+                            "is needed when the index holds several manifests")
+    where.add_argument("--dmr", metavar="NAME[:TAG]",
+                       help="a model in Docker Model Runner's store ($MODELS_PATH, default "
+                            "~/.docker/models)")
+    where.add_argument("--hf-cache", metavar="ORG/NAME[@REV]",
+                       help="a snapshot in the Hugging Face cache ($HF_HUB_CACHE, default "
+                            "~/.cache/huggingface/hub); REV: branch, tag or commit (main)")
+    where.add_argument("--ollama", metavar="NAME[:TAG]",
+                       help="a model in Ollama's store ($OLLAMA_MODELS, default ~/.ollama/models);"
+                            " needs --signature")
+    sign.add_argument("--ollama", metavar="NAME[:TAG]",
+                      help="sign a model in Ollama's store (resources named by media type; "
+                           "needs --signature FILE)")
+
+
+def store_requested(args: argparse.Namespace) -> bool:
+    return any(getattr(args, option, None) for option in STORE_OPTIONS)
+
+
+def open_store(args: argparse.Namespace) -> StoreModel:
+    """The store model the arguments name."""
+    if getattr(args, "oci_layout", None):
+        from modelseal.stores import oci
+
+        return oci.open_layout(oci.Reference.parse(args.oci_layout))
+    if getattr(args, "dmr", None):
+        from modelseal.stores import dmr
+
+        return dmr.open_model(args.dmr)
+    if getattr(args, "hf_cache", None):
+        from modelseal.stores import hfcache
+
+        return hfcache.open_snapshot(args.hf_cache)
+    from modelseal.stores import ollama
+
+    return ollama.open_model(args.ollama)
+
+
+def _store_target(model: StoreModel) -> ModelTarget:
+    from modelseal.config import HashOptions
+    from modelseal.targets import ModelTarget
+
+    return ModelTarget(model.root, HashOptions(), label=model.label)
+
+
+def _no_paths(args: argparse.Namespace) -> None:
+    if args.paths:
+        raise UsageError("give either model PATHs or one store option (--oci-layout, --dmr, "
+                         "--hf-cache, --ollama), not both")
+
+
+def run_verify_store(args: argparse.Namespace) -> int:
+    """`verify` of a model in a store: bundle -> signature -> policy -> blobs re-hashed."""
+    from modelseal import cli_signing, console, verifying
+    from modelseal.targets import load_nearest_config
+
+    _no_paths(args)
+    model = open_store(args)
+    signature = args.signature or model.signature
+    if signature is None:
+        raise UsageError(f"{model.label} carries no signature layer; pass --signature FILE")
+    config = load_nearest_config(Path.cwd(), args.config)
+    options = verifying.VerifyOptions(
+        policy=cli_signing.policy_from_args(args, config), signature=signature,
+        ignore=tuple(args.ignore), ignore_unsigned_files=args.ignore_unsigned_files,
+        offline=args.offline, trust_config=args.trust_config, progress=args.progress)
+    verifier = verifying.Verifier(options)
+    result = verifier.verify(_store_target(model), model)
+    for notice in verifier.notices:
+        print(f"modelseal: notice: {notice}", file=sys.stderr)
+    if args.format == "json":
+        console.print_json(cli_signing.verify_json([result]))
+    else:
+        cli_signing.print_verify([result])
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def run_sign_store(args: argparse.Namespace) -> int:
+    """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
+    from modelseal import cli_signing
+    from modelseal.fsio import atomic_write_bytes
+    from modelseal.manifest import Serialization
+
+    _no_paths(args)
+    if args.signature is None:
+        raise UsageError("sign --ollama needs --signature FILE (Ollama's store has no place "
+                         "for a signature)")
+    signer = cli_signing._signer(args)
+    model = open_store(args)
+    serialization = Serialization(ignore_paths=tuple(sorted(args.ignore)))
+    manifest = model.manifest(serialization, ignore=args.ignore, progress=args.progress)
+    bundle = _sign_one(signer, manifest.to_json())
+    atomic_write_bytes(args.signature, bundle)
+    print(f"{model.label}: signed ({signer.method}, {len(manifest.resources)} resource(s), "
+          f"sha256:{manifest.root_digest[:16]}...) -> {args.signature}")
+    return EXIT_OK
+
+
+def _sign_one(signer: Signer, statement: str) -> bytes:
+    from contextlib import contextmanager
+
+    with contextmanager(signer.session)():
+        bundle: bytes = signer.sign(statement.encode("utf-8"))
+    return bundle
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from modelseal import console
+
+    if args.format == "ollama-signature":
+        return _export_ollama_signature(args)
+    if args.path is None:
+        raise UsageError(f"--format {args.format} needs a model PATH")
+    entries, digests = _export_files(args)
+    from modelseal.stores import export
+
+    if args.format == "cncf-annotations":
+        console.print_json({"version": console.JSON_SCHEMA_VERSION,
+                            "files": export.cncf_annotations(entries)})
+    else:
+        console.print_json({"version": console.JSON_SCHEMA_VERSION,
+                            "layers": export.oci_descriptors(entries, digests)})
+    return EXIT_OK
+
+
+def _export_files(args: argparse.Namespace) -> tuple[list[Any], dict[str, str]]:
+    from modelseal import engine, targets
+    from modelseal.hashing import HashSpec
+
+    models, _ = targets.resolve_targets([args.path], config_path=args.config)
+    listing = engine.list_target(models[0])
+    digests: dict[str, str] = {}
+    if args.format == "oci-descriptors":
+        raw = engine.hash_listing(listing, HashSpec("sha256"), engine.HashRun(use_cache=False),
+                                  label=models[0].display)
+        digests = {name: f"sha256:{values[0].hex()}" for name, values in raw.items()}
+    return list(listing.files), digests
+
+
+def _export_ollama_signature(args: argparse.Namespace) -> int:
+    from modelseal import cli_signing, console, verifying
+    from modelseal.stores import export, ollama
+    from modelseal.targets import load_nearest_config
+
+    if not args.ollama or args.signature is None:
+        raise UsageError("--format ollama-signature needs --ollama NAME[:TAG] and --signature FILE")
+    model = ollama.open_model(args.ollama)
+    config = load_nearest_config(Path.cwd(), args.config)
+    options = verifying.VerifyOptions(policy=cli_signing.policy_from_args(args, config),
+                                      signature=args.signature, offline=args.offline,
+                                      trust_config=args.trust_config, progress=False)
+    result = verifying.Verifier(options).verify(_store_target(model), model)
+    if result.signature is None:
+        raise UsageError(f"{model.label}: {result.message}")
+    console.print_json(export.signature_info(result.signature))
+    return EXIT_OK if result.signature.verified else EXIT_FAILED
+
+
+def with_local_dir_ignores(models: list[ModelTarget]) -> list[ModelTarget]:
+    """Skip `.cache/huggingface/` in folders made by `hf download --local-dir`."""
+    from modelseal.stores.hfcache import local_dir_ignores
+
+    out = []
+    for model in models:
+        extra = local_dir_ignores(model.path) if model.path.is_dir() else ()
+        out.append(replace(model, options=model.options.with_extra_ignores(extra))
+                   if extra else model)
+    return out

@@ -1,0 +1,7 @@
+"""Reading models where pullers keep them: OCI layouts, Docker Model Runner, Hugging Face, Ollama.
+
+Each reader turns a store entry into a `source.StoreModel`: the model's files named as
+the signature names them, each pointing at the content-addressed blob that holds its
+bytes (or at a tar layer whose members are the files). Blobs are re-hashed in place,
+never copied and never trusted by name. Nothing here is imported on the `check` path.
+"""

@@ -1,0 +1,128 @@
+"""Streaming the members of tar, tar+gzip and tar+zstd layers without extracting them.
+
+tarfile's stream mode (``r|``) reads each member once, in order, so a layer of any
+size is hashed with flat memory and nothing is written to disk. Only regular files
+are model files; links and devices inside a layer are refused, directories skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tarfile
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from modelseal.stores.common import READ_FLAGS, StoreError, UnsupportedLayer, safe_name
+
+PLAIN = "tar"
+GZIP = "tar+gzip"
+ZSTD = "tar+zstd"
+
+
+@dataclass(frozen=True)
+class TarLayer:
+    """A tar layer blob; ``label`` names it in messages (layer index, digest, path)."""
+
+    blob: Path
+    compression: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """One regular file inside a layer, readable once while iteration is on it."""
+
+    name: str
+    size: int
+    stream: IO[bytes]
+
+
+def zstd_available() -> bool:
+    """True when Python 3.14's `compression.zstd` or the `zstandard` package is importable."""
+    return _zstd_module() is not None
+
+
+def _zstd_module() -> Any:
+    for name in ("compression.zstd", "zstandard"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+@contextmanager
+def _decompressed(raw: IO[bytes], layer: TarLayer) -> Iterator[IO[bytes]]:
+    if layer.compression != ZSTD:
+        yield raw
+        return
+    module = _zstd_module()
+    if module is None:
+        raise UnsupportedLayer(f"{layer.label} is tar+zstd, and this Python has no zstd decoder "
+                               "(use Python 3.14+, or pip install zstandard)")
+    if module.__name__ == "zstandard":
+        reader: IO[bytes] = module.ZstdDecompressor().stream_reader(raw)
+    else:
+        reader = module.ZstdFile(raw)
+    with reader:
+        yield reader
+
+
+def iter_members(layer: TarLayer) -> Iterator[Member]:
+    """Yield each regular file of ``layer``; errors name the layer and say what is wrong."""
+    try:
+        fd = os.open(layer.blob, READ_FLAGS)
+    except OSError as exc:
+        raise StoreError(f"{layer.label}: cannot open blob {layer.blob}: {exc.strerror}") from None
+    with ExitStack() as stack:
+        raw = stack.enter_context(os.fdopen(fd, "rb"))
+        stream = stack.enter_context(_decompressed(raw, layer))
+        try:
+            archive = stack.enter_context(_open_tar(stream, layer.compression == GZIP))
+            yield from _members(archive, layer)
+        except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"{layer.label}: the archive is corrupt or truncated "
+                             f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+
+
+def _open_tar(stream: IO[bytes], gzipped: bool) -> tarfile.TarFile:
+    if gzipped:
+        return tarfile.open(fileobj=stream, mode="r|gz")
+    return tarfile.open(fileobj=stream, mode="r|")
+
+
+def _members(archive: tarfile.TarFile, layer: TarLayer) -> Iterator[Member]:
+    for info in archive:
+        if info.isdir():
+            continue
+        name = member_name(info.name, layer.label)
+        if not info.isreg():
+            raise StoreError(f"{layer.label}: {name!r} is a {_kind(info)}, not a regular file; "
+                             "links and devices in a layer cannot be verified")
+        stream = archive.extractfile(info)
+        if stream is None:  # pragma: no cover - isreg() members always have data
+            raise StoreError(f"{layer.label}: cannot read {name!r}")
+        yield Member(name, info.size, stream)
+
+
+def member_name(raw: str, where: str) -> str:
+    """A tar member name as a model path: `./` dropped, then checked like any signed name."""
+    name = raw
+    while name.startswith("./"):
+        name = name[2:]
+    return safe_name(name.rstrip("/"), f"{where}: member {raw!r}")
+
+
+def _kind(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return f"symlink (to {info.linkname!r})"
+    if info.islnk():
+        return f"hard link (to {info.linkname!r})"
+    return "device or FIFO"
