@@ -38,7 +38,7 @@ _VERIFY_EXAMPLES = """\
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `sign` and `verify` on the main parser's subcommands."""
-    from modelseal import cli
+    from modelseal import cli, cli_stores
 
     sign = cli._subparser(commands, "sign", "sign models: write model.sig (an OMS bundle)",
                           _SIGN_EXAMPLES, run_sign)
@@ -51,6 +51,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_policy_options(verify)
     _add_verify_options(verify)
     cli._add_format(verify)
+    cli_stores.add_store_options(sign, verify)
 
 
 def _add_model_options(sub: argparse.ArgumentParser) -> None:
@@ -163,8 +164,10 @@ def _targets(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    from modelseal import signing
+    from modelseal import cli_stores, signing
 
+    if cli_stores.store_requested(args):
+        return cli_stores.run_sign_store(args)
     signer = _signer(args)
     models, _ = _targets(args)
     prepared, stale = [], []
@@ -242,9 +245,12 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from modelseal import verifying
+    from modelseal import cli_stores, verifying
 
+    if cli_stores.store_requested(args):
+        return cli_stores.run_verify_store(args)
     models, config = _targets(args)
+    models = cli_stores.with_local_dir_ignores(models)  # `hf download --local-dir` folders
     options = verifying.VerifyOptions(
         policy=policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
