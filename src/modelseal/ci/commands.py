@@ -1,0 +1,106 @@
+"""The `modelseal` command lines the action runs, built from its inputs.
+
+Each builder is a pure function of the inputs, so tests can check exactly what a
+given `with:` block makes the action do. `run_modelseal` runs one in a child
+process of the same interpreter: the CLI contract is the interface, and exit
+codes mean what they mean on the command line.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelseal.ci.inputs import ActionInputs, Policy
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished `modelseal` run: exit status and, when captured, its stdout."""
+
+    returncode: int
+    stdout: str = ""
+
+
+def model_args(inputs: ActionInputs) -> list[str]:
+    """The model paths and ``--config``, shared by every command."""
+    args = list(inputs.paths)
+    if inputs.config:
+        args += ["--config", inputs.config]
+    return args
+
+
+def policy_args(policy: Policy) -> list[str]:
+    """The verify policy flags for the overrides that were given."""
+    args: list[str] = []
+    for flag, value in (("--identity", policy.identity),
+                        ("--identity-regex", policy.identity_regex),
+                        ("--issuer", policy.issuer), ("--repository", policy.repository),
+                        ("--workflow", policy.workflow), ("--ref", policy.ref)):
+        if value:
+            args += [flag, value]
+    if policy.strict:
+        args.append("--strict")
+    return args
+
+
+def trust_args(inputs: ActionInputs) -> list[str]:
+    return ["--trust-config", inputs.trust_config] if inputs.trust_config else []
+
+
+def check_argv(inputs: ActionInputs) -> list[str]:
+    return ["check", *model_args(inputs), "--no-progress"]
+
+
+def verify_argv(inputs: ActionInputs) -> list[str]:
+    """`verify --format json`: the per-model status the sign step needs."""
+    return ["verify", *model_args(inputs), *policy_args(inputs.policy), *trust_args(inputs),
+            "--no-progress", "--format", "json"]
+
+
+def sign_argv(inputs: ActionInputs, paths: Sequence[str]) -> list[str]:
+    """Keyless signing of ``paths`` with the workflow's ambient OIDC identity."""
+    config = ["--config", inputs.config] if inputs.config else []
+    return ["sign", *paths, *config, "--method", "sigstore", *trust_args(inputs),
+            "--no-progress"]
+
+
+def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[str]:
+    """The JSON report (the one hashing pass); markdown and summary render from it."""
+    base_args = ["--base", base] if base else []
+    return ["report", *model_args(inputs), *base_args, *policy_args(inputs.policy),
+            *trust_args(inputs), "--format", "json", "--output", str(output)]
+
+
+def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
+    """Render a saved JSON report in another format without hashing again."""
+    return ["report", "--from-json", str(report_json), "--format", fmt, "--output", str(output)]
+
+
+def comment_argv(report_json: Path) -> list[str]:
+    return ["comment", "--github", "--report", str(report_json)]
+
+
+def relay_argv(directory: Path) -> list[str]:
+    """Post a report relayed from a fork's run (checks it is for the PR's head)."""
+    return ["comment", "--github", "--relay", str(directory)]
+
+
+def display(argv: Sequence[str]) -> str:
+    """The command line as a user would type it (for the step log)."""
+    return "modelseal " + shlex.join(argv)
+
+
+def run_modelseal(argv: Sequence[str], *, cwd: Path, capture: bool = False,
+                  env: Mapping[str, str] | None = None) -> Completed:
+    """Run ``modelseal ARGV`` with this interpreter; stderr always goes to the log."""
+    print(f"$ {display(argv)}", flush=True)
+    proc = subprocess.run([sys.executable, "-m", "modelseal", *argv], cwd=cwd,
+                          stdout=subprocess.PIPE if capture else None, text=True,
+                          env=dict(env) if env is not None else None, check=False)
+    sys.stdout.flush()
+    return Completed(proc.returncode, proc.stdout or "")

@@ -1,0 +1,207 @@
+"""The GitHub Actions runner protocol, as seen from inside a step.
+
+Outputs go to ``$GITHUB_OUTPUT`` in the multiline-safe ``name<<DELIMITER`` form,
+the job summary is appended to ``$GITHUB_STEP_SUMMARY``, annotations are workflow
+commands on stdout. `Context` is the read-only view of the run: event name and
+payload, repository, ref, API URL, workspace and temp directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelseal.errors import UsageError
+
+MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotate(level: str, message: str, *, title: str | None = None) -> None:
+    """Print a workflow command (``::error::``, ``::warning::``, ``::notice::``)."""
+    props = f" title={_escape_property(title)}" if title else ""
+    print(f"::{level}{props}::{_escape_data(message)}", flush=True)
+
+
+def log_group(title: str) -> None:
+    """Start a collapsible group in the step log (ended by `end_group`)."""
+    print(f"::group::{_escape_data(title)}", flush=True)
+
+
+def end_group() -> None:
+    print("::endgroup::", flush=True)
+
+
+def format_output(name: str, value: str) -> str:
+    """One ``$GITHUB_OUTPUT`` record; the random delimiter cannot occur in ``value``."""
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in value:  # pragma: no cover - 128 random bits
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+@dataclass(frozen=True)
+class RunnerFiles:
+    """The files a step reports through; ``None`` when run outside a runner."""
+
+    output: Path | None = None
+    summary: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RunnerFiles:
+        def path(name: str) -> Path | None:
+            value = env.get(name, "")
+            return Path(value) if value else None
+
+        return cls(output=path("GITHUB_OUTPUT"), summary=path("GITHUB_STEP_SUMMARY"))
+
+    def set_output(self, name: str, value: str) -> None:
+        """Set the step output ``name`` (any text, including newlines)."""
+        if self.output is not None:
+            _append(self.output, format_output(name, value))
+
+    def add_summary(self, markdown: str) -> None:
+        """Append markdown to the job summary."""
+        if self.summary is not None and markdown:
+            _append(self.summary, markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The workflow run as the environment and the event payload describe it."""
+
+    event_name: str = ""
+    repository: str = ""
+    ref: str = ""
+    sha: str = ""
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    workspace: Path = field(default_factory=Path.cwd)
+    temp: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")))
+    event: Mapping[str, Any] = field(default_factory=dict)
+    oidc_available: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Context:
+        """Read the run from ``GITHUB_*``/``RUNNER_*`` variables and the event file."""
+        workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+        return cls(
+            event_name=env.get("GITHUB_EVENT_NAME", ""),
+            repository=env.get("GITHUB_REPOSITORY", ""),
+            ref=env.get("GITHUB_REF", ""),
+            sha=env.get("GITHUB_SHA", ""),
+            server_url=(env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
+            api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+            workspace=workspace,
+            temp=Path(env.get("RUNNER_TEMP") or env.get("TMPDIR") or "/tmp"),
+            event=load_event(env.get("GITHUB_EVENT_PATH", "")),
+            oidc_available=bool(env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+                                and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+        )
+
+    @property
+    def pull_request(self) -> Mapping[str, Any] | None:
+        """The pull request payload on pull request events."""
+        if self.event_name not in PULL_REQUEST_EVENTS:
+            return None
+        value = self.event.get("pull_request")
+        return value if isinstance(value, Mapping) else None
+
+    @property
+    def is_pull_request(self) -> bool:
+        return self.pull_request is not None
+
+    @property
+    def pr_number(self) -> int | None:
+        number = (self.pull_request or {}).get("number")
+        return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+    @property
+    def is_fork_pull_request(self) -> bool:
+        """True when the pull request comes from another repository (a fork)."""
+        pr = self.pull_request
+        if pr is None:
+            return False
+        head = _repo_name(pr.get("head"))
+        base = _repo_name(pr.get("base")) or self.repository
+        return head is None or head != base
+
+    @property
+    def base_sha(self) -> str | None:
+        """The commit to compare against: the PR's base, or the push's previous head."""
+        pr = self.pull_request
+        if pr is not None:
+            base = pr.get("base")
+            sha = base.get("sha") if isinstance(base, Mapping) else None
+            return sha if isinstance(sha, str) and sha else None
+        if self.event_name == "push":
+            before = self.event.get("before")
+            if isinstance(before, str) and before.strip("0"):
+                return before
+        return None
+
+    @property
+    def head_sha(self) -> str:
+        pr = self.pull_request
+        head = pr.get("head") if pr is not None else None
+        sha = head.get("sha") if isinstance(head, Mapping) else None
+        return sha if isinstance(sha, str) and sha else self.sha
+
+    @property
+    def branch(self) -> str | None:
+        """The branch name when the run is for a branch ref (push to a branch)."""
+        prefix = "refs/heads/"
+        return self.ref[len(prefix):] if self.ref.startswith(prefix) else None
+
+    @property
+    def release(self) -> Mapping[str, Any] | None:
+        """The release payload on release events."""
+        if self.event_name != "release":
+            return None
+        value = self.event.get("release")
+        return value if isinstance(value, Mapping) else None
+
+
+def _repo_name(side: Any) -> str | None:
+    if not isinstance(side, Mapping):
+        return None
+    repo = side.get("repo")
+    name = repo.get("full_name") if isinstance(repo, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def load_event(path: str) -> Mapping[str, Any]:
+    """The event payload at ``path`` (``{}`` when unset); bounded before parsing."""
+    if not path:
+        return {}
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_EVENT_BYTES:
+            raise UsageError(f"event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"event payload {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"event payload {path} is not a JSON object")
+    return data

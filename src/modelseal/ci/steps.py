@@ -1,0 +1,328 @@
+"""The action's steps: sign, verify, check, report (and relay for fork pull requests).
+
+Each step runs `modelseal` commands (see `commands`), then reports through the
+runner protocol: step outputs, the job summary, annotations, the exit status.
+Every output is always set (empty when it does not apply), so workflows can test
+them without guarding against a missing value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelseal.ci import commands, publish
+from modelseal.ci.inputs import ActionInputs
+from modelseal.ci.runner import Context, RunnerFiles, annotate
+from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, UsageError
+
+OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
+           "release-assets", "relay-path")
+MAX_JSON_BYTES = 64 * 1024 * 1024
+_GOOD_STATES = frozenset({"verified", "signed-unchanged"})
+
+OIDC_MISSING = (
+    "keyless signing needs the workflow's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is "
+    "not set. Give the signing job `permissions: id-token: write` (and `contents: read`). ")
+OIDC_FORK = (
+    "This is a pull request from a fork: GitHub never issues an OIDC token to those runs, "
+    "so sign after merge instead (on push to the default branch, see "
+    "examples/github/sign.yml) and verify on pull requests.")
+
+
+@dataclass
+class StepResult:
+    """What a step reports back: the exit status and its outputs."""
+
+    exit_code: int = EXIT_OK
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Everything a step needs: inputs, the run's context, the runner files, the env."""
+
+    inputs: ActionInputs
+    ctx: Context
+    files: RunnerFiles
+    env: Mapping[str, str]
+
+    @property
+    def token(self) -> str:
+        return self.env.get("GITHUB_TOKEN", "")
+
+    def modelseal(self, argv: Sequence[str], capture: bool = False) -> commands.Completed:
+        return commands.run_modelseal(argv, cwd=self.ctx.workspace, capture=capture,
+                                      env=self.env)
+
+    @property
+    def out_dir(self) -> Path:
+        path = self.ctx.temp / "modelseal"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def run(step: Step) -> int:
+    """Run the step named by ``inputs.command``; set every output; return the exit code."""
+    handlers = {"sign": sign, "verify": verify, "report": verify, "check": check,
+                "relay": relay}
+    result = StepResult()
+    try:
+        result = handlers[step.inputs.command](step)
+    except ModelsealError as exc:
+        annotate("error", str(exc), title=f"modelseal {step.inputs.command}")
+        raise
+    finally:
+        for name in OUTPUTS:
+            step.files.set_output(name, result.outputs.get(name, ""))
+    return result.exit_code
+
+
+# --- sign --------------------------------------------------------------------------
+
+
+def require_oidc(ctx: Context, env: Mapping[str, str]) -> None:
+    """Fail clearly when the job cannot get an OIDC token for keyless signing."""
+    if ctx.oidc_available or env.get("SIGSTORE_ID_TOKEN"):
+        return
+    message = OIDC_MISSING + (OIDC_FORK if ctx.is_fork_pull_request else
+                              "Pull requests from forks never get one: sign on push instead.")
+    raise UsageError(message)
+
+
+def load_json(text: str, what: str) -> Any:
+    if len(text) > MAX_JSON_BYTES:
+        raise UsageError(f"{what} is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise UsageError(f"{what} is not valid JSON") from None
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One model as `modelseal verify --format json` saw it before signing."""
+
+    path: str
+    signature: str
+    verified: bool
+
+
+def model_statuses(document: Any) -> list[ModelStatus]:
+    """The models of a `verify --format json` document."""
+    models = document.get("models") if isinstance(document, dict) else None
+    if not isinstance(models, list):
+        raise UsageError("`modelseal verify --format json` gave no models list")
+    return [ModelStatus(str(item["path"]), str(item["signature_path"]),
+                        item.get("status") == "verified")
+            for item in models if isinstance(item, dict)]
+
+
+def workspace_relative(path: str, ctx: Context) -> str:
+    """A path as it appears in the repository (for outputs, commits and assets)."""
+    full = Path(path) if Path(path).is_absolute() else ctx.workspace / path
+    try:
+        return full.resolve().relative_to(ctx.workspace.resolve()).as_posix()
+    except ValueError:
+        return str(full)
+
+
+def sign(step: Step) -> StepResult:
+    """Sign every model whose signature is missing or no longer matches; publish them."""
+    require_oidc(step.ctx, step.env)
+    before = step.modelseal(commands.verify_argv(step.inputs), capture=True)
+    if before.returncode == EXIT_USAGE:
+        return StepResult(EXIT_USAGE)
+    statuses = model_statuses(load_json(before.stdout, "`modelseal verify` output"))
+    pending = [s for s in statuses if not s.verified]
+    for done in (s for s in statuses if s.verified):
+        print(f"{done.path}: signature already verifies and covers the files; not re-signing")
+    if pending:
+        signed = step.modelseal(commands.sign_argv(step.inputs, [s.path for s in pending]))
+        if signed.returncode != EXIT_OK:
+            return StepResult(signed.returncode, {"verified": "false"})
+    signatures = [workspace_relative(s.signature, step.ctx) for s in statuses]
+    new = [workspace_relative(s.signature, step.ctx) for s in pending]
+    outputs = {"verified": "true", "signatures": "\n".join(signatures),
+               "signed": "\n".join(new)}
+    outputs.update(publish_signatures(step, signatures, new, [s.path for s in pending]))
+    step.files.add_summary(sign_summary(statuses, pending, outputs))
+    return StepResult(EXIT_OK, outputs)
+
+
+def publish_signatures(step: Step, signatures: list[str], new: list[str],
+                       models: list[str]) -> dict[str, str]:
+    """Commit and/or attach to a release, as the inputs ask."""
+    outputs: dict[str, str] = {}
+    if step.inputs.commit:
+        pushed = publish.commit_signatures(new, models, step.ctx, step.token) if new else None
+        if pushed is None:
+            print("commit: no signature changed; nothing to push")
+        else:
+            print(f"commit: pushed {pushed.commit[:12]} to {pushed.branch}")
+            outputs["commit"] = pushed.commit
+    if step.inputs.release:
+        if step.ctx.release is None:
+            annotate("notice", f"input release only acts on release events; this is a "
+                               f"{step.ctx.event_name or 'local'} run", title="modelseal")
+        else:
+            urls = publish.attach_to_release(signatures, step.ctx, step.token)
+            outputs["release-assets"] = "\n".join(urls)
+            print(f"release: attached {len(urls)} signature(s)")
+    return outputs
+
+
+def sign_summary(statuses: list[ModelStatus], pending: list[ModelStatus],
+                 outputs: Mapping[str, str]) -> str:
+    """The job summary of a sign step: one row per model."""
+    pending_paths = {s.path for s in pending}
+    rows = [f"| `{s.path}` | {'signed now' if s.path in pending_paths else 'unchanged, kept'} "
+            f"| `{s.signature}` |" for s in statuses]
+    lines = ["## modelseal: signatures", "",
+             f"Signed {len(pending)} of {len(statuses)} model(s) with this workflow's "
+             "identity (Sigstore keyless).", "", "| model | result | signature |",
+             "|---|---|---|", *rows]
+    if outputs.get("commit"):
+        lines += ["", f"Pushed in commit `{outputs['commit'][:12]}`."]
+    return "\n".join(lines) + "\n"
+
+
+# --- verify and report -------------------------------------------------------------
+
+
+def commit_exists(revision: str, cwd: Path) -> bool:
+    proc = subprocess.run(["git", "cat-file", "-e", f"{revision}^{{commit}}"], cwd=cwd,
+                          capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def base_revision(step: Step) -> str | None:
+    """What the pull request (or push) is compared against, when it is in the checkout."""
+    base = step.inputs.base or step.ctx.base_sha
+    if base and not commit_exists(base, step.ctx.workspace):
+        annotate("warning", f"base commit {base} is not in the checkout, so the report cannot "
+                            "say what changed; use actions/checkout with fetch-depth: 0",
+                 title="modelseal")
+        return None
+    return base
+
+
+def is_verified(document: Mapping[str, Any]) -> bool:
+    """True when every model's signature verifies and covers its current files."""
+    models = document.get("models")
+    return bool(models) and isinstance(models, list) and all(
+        isinstance(m, dict) and m.get("state") in _GOOD_STATES for m in models)
+
+
+def render_report(document: Any, fmt: str, source: str) -> str:
+    from modelseal.report.model import report_from_json
+    from modelseal.report.render import render
+
+    return render(report_from_json(document, source=source), fmt)
+
+
+def verify(step: Step) -> StepResult:
+    """Report on every model; summary, comment and outputs; fail per the policy."""
+    report_json = step.out_dir / "report.json"
+    report_json.unlink(missing_ok=True)
+    done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))
+    if done.returncode == EXIT_USAGE or not report_json.is_file():
+        return StepResult(EXIT_USAGE, {"verified": "false"})
+    document = load_json(report_json.read_text(encoding="utf-8"), str(report_json))
+    report_md = step.out_dir / "report.md"
+    report_md.write_text(render_report(document, "markdown", str(report_json)),
+                         encoding="utf-8")
+    step.files.add_summary(render_report(document, "github-summary", str(report_json)))
+    outputs = {"verified": "true" if is_verified(document) else "false",
+               "report-path": str(report_md), "report-json": str(report_json),
+               "signatures": "\n".join(existing_signatures(document, step.ctx))}
+    outputs.update(post_comment(step, report_json))
+    failed = document.get("verdict") == "fail"
+    if failed:
+        annotate("error", str(document.get("summary") or "model verification failed"),
+                 title="modelseal")
+    exit_code = EXIT_FAILED if failed and step.inputs.command == "verify" else EXIT_OK
+    return StepResult(exit_code, outputs)
+
+
+def existing_signatures(document: Mapping[str, Any], ctx: Context) -> list[str]:
+    """The signature files present beside the reported models."""
+    found = []
+    for model in document.get("models") or []:
+        path = model.get("path") if isinstance(model, dict) else None
+        if not isinstance(path, str):
+            continue
+        base = ctx.workspace / path
+        candidate = base / "model.sig" if base.is_dir() else base.with_name(base.name + ".sig")
+        if candidate.is_file():
+            found.append(workspace_relative(str(candidate), ctx))
+    return found
+
+
+def wants_comment(mode: str, ctx: Context) -> bool:
+    """``auto`` comments on pull requests; ``true`` always tries; ``false`` never."""
+    if mode == "false":
+        return False
+    if not ctx.is_pull_request:
+        if mode == "true":
+            annotate("notice", "comment: true, but this run is not for a pull request; "
+                               "nothing to comment on", title="modelseal")
+        return False
+    return True
+
+
+def post_comment(step: Step, report_json: Path) -> dict[str, str]:
+    """Post or update the sticky comment; when the token may not, prepare the relay."""
+    if not wants_comment(step.inputs.comment, step.ctx):
+        return {}
+    if step.modelseal(commands.comment_argv(report_json)).returncode == EXIT_OK:
+        return {}
+    relay_dir = write_relay(step, report_json)
+    why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
+           else "the token may lack `permissions: pull-requests: write`")
+    annotate("warning", f"could not post the pull request comment ({why}); the report is in "
+                        "the job summary, and the workflow_run relay "
+                        "(examples/github/modelseal-comment.yml) can post it",
+             title="modelseal")
+    return {"relay-path": str(relay_dir)}
+
+
+def write_relay(step: Step, report_json: Path) -> Path:
+    """The files the relay workflow needs: the report and which pull request it is for."""
+    relay_dir = step.out_dir / "relay"
+    relay_dir.mkdir(exist_ok=True)
+    (relay_dir / "report.json").write_bytes(report_json.read_bytes())
+    meta = {"pr": step.ctx.pr_number, "head_sha": step.ctx.head_sha,
+            "repository": step.ctx.repository}
+    (relay_dir / "pr.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return relay_dir
+
+
+# --- check and relay ---------------------------------------------------------------
+
+
+def check(step: Step) -> StepResult:
+    """Fail when a manifest is missing or stale."""
+    done = step.modelseal(commands.check_argv(step.inputs))
+    verdict = "all manifests match their files" if done.returncode == EXIT_OK else \
+        "a manifest is missing or stale: run `modelseal manifest` and commit it"
+    step.files.add_summary(f"## modelseal check\n\n{verdict}\n")
+    if done.returncode == EXIT_FAILED:
+        annotate("error", verdict, title="modelseal check")
+    return StepResult(done.returncode)
+
+
+def relay(step: Step) -> StepResult:
+    """Post the comment a fork's verify run could not (workflow_run event)."""
+    directory = Path(step.inputs.artifact_path or os.environ.get("RUNNER_TEMP", "."))
+    report_json = directory / "report.json"
+    if not report_json.is_file():
+        print(f"relay: no {report_json}; the verify run posted its comment itself")
+        return StepResult()
+    done = step.modelseal(commands.relay_argv(directory))
+    return StepResult(done.returncode)
