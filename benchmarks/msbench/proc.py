@@ -24,6 +24,7 @@ class Finished:
 
     argv: tuple[str, ...]
     seconds: float
+    cpu_seconds: float  # user + system time of the child (and its waited-for children)
     max_rss_mib: float
     returncode: int
     stdout: str
@@ -53,7 +54,8 @@ def run_raw(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
-        return Finished(tuple(argv), seconds, rss_mib(usage), child.returncode,
+        cpu = usage.ru_utime + usage.ru_stime
+        return Finished(tuple(argv), seconds, cpu, rss_mib(usage), child.returncode,
                         _read(out), _read(err))
 
 

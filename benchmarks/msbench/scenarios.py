@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -25,12 +26,18 @@ HEAVY_MODULES = ("sigstore", "sigstore_models", "sigstore_rekor_types", "model_s
                  "git", "jinja2", "requests", "rich", "cryptography", "OpenSSL")
 
 
-def bare_hashlib(files: list[Path], threads: int = HASHLIB_THREADS) -> float:
-    """Wall time of a plain sha256 over each file on ``threads`` threads, 1 MiB reads."""
+def bare_hashlib(files: list[Path], threads: int = HASHLIB_THREADS) -> tuple[float, float]:
+    """Wall and CPU seconds of a plain sha256 of each file on ``threads`` threads, 1 MiB reads."""
+    before = _self_cpu()
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(_sha256_file, files))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _self_cpu() - before
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sha256_file(path: Path) -> bytes:
@@ -43,11 +50,17 @@ def _sha256_file(path: Path) -> bytes:
 
 
 def _ratio_row(name: str, samples: dict[str, list[float]], ours: str, theirs: str,
-               budget: float, note: str = "") -> Row:
+               budget: float, note: str = "", cpu: dict[str, list[float]] | None = None) -> Row:
     mine, base = min(samples[ours]), min(samples[theirs])
+    kept = {ours: samples[ours], theirs: samples[theirs]}
+    if cpu and cpu.get(ours) and cpu.get(theirs):
+        my_cpu, base_cpu = min(cpu[ours]), min(cpu[theirs])
+        cpu_note = (f"CPU s (user+sys, min): {ours} {my_cpu:.3f}, {theirs} {base_cpu:.3f}, "
+                    f"ratio {my_cpu / base_cpu:.3f}")
+        note = f"{note}\n    {cpu_note}" if note else cpu_note
+        kept.update({f"cpu {ours}": cpu[ours], f"cpu {theirs}": cpu[theirs]})
     return Row(name, modelseal=mine, baseline=base, baseline_name=theirs,
-               target=f"<= {budget:g}x", passed=mine / base <= budget, note=note,
-               samples={ours: samples[ours], theirs: samples[theirs]})
+               target=f"<= {budget:g}x", passed=mine / base <= budget, note=note, samples=kept)
 
 
 def _digest_note(model: Path, ours: str | None, signature: Path | None) -> str:
@@ -58,31 +71,50 @@ def _digest_note(model: Path, ours: str | None, signature: Path | None) -> str:
     return f"root digests of modelseal and model_signing on {model.name}/: {verdict}"
 
 
-def _compare_with_reference(ctx: Context, model: Path, files: list[Path],
-                            extra: list[tuple[str, Callable[[], float]]]
-                            ) -> tuple[dict[str, list[float]], str]:
-    """Best-of-N of modelseal (+ extra contenders, + model_signing when available)."""
-    ours: dict[str, str | None] = {}
+Measure = Callable[[], tuple[float, float]]
 
-    def modelseal() -> float:
+
+def _compare_with_reference(ctx: Context, model: Path, files: list[Path],
+                            extra: list[tuple[str, Measure]]
+                            ) -> tuple[dict[str, list[float]], dict[str, list[float]], str]:
+    """Best-of-N of modelseal (+ extra contenders, + model_signing when available).
+
+    Returns wall samples, CPU samples and a note comparing the two root digests.
+    """
+    ours: dict[str, str | None] = {}
+    cpu: dict[str, list[float]] = {}
+
+    def modelseal() -> tuple[float, float]:
         done = ctx.manifest(model)
         ours["digest"] = manifest_digest(model)
-        ctx.peak_rss[f"modelseal:{model.name}"] = max(
-            done.max_rss_mib, ctx.peak_rss.get(f"modelseal:{model.name}", 0.0))
-        return done.seconds
+        _note_rss(ctx, f"modelseal:{model.name}", done.max_rss_mib)
+        return done.seconds, done.cpu_seconds
 
-    def reference() -> float:
+    def reference() -> tuple[float, float]:
         done = ctx.model_signing(model)
-        ctx.peak_rss[f"model_signing:{model.name}"] = max(
-            done.max_rss_mib, ctx.peak_rss.get(f"model_signing:{model.name}", 0.0))
-        return done.seconds
+        _note_rss(ctx, f"model_signing:{model.name}", done.max_rss_mib)
+        return done.seconds, done.cpu_seconds
 
-    contenders = [*extra, ("modelseal", modelseal)]
+    measures: list[tuple[str, Measure]] = [*extra, ("modelseal", modelseal)]
     if ctx.reference is not None:
-        contenders.append(("model_signing", reference))
+        measures.append(("model_signing", reference))
+    contenders = [(name, _wall(measure, cpu.setdefault(name, []))) for name, measure in measures]
     samples = best_of(ctx.sizes.rounds, contenders, before_each=lambda: data.warm(files))
     signature = ctx.out / f"{model.name}.sig" if ctx.reference is not None else None
-    return samples, _digest_note(model, ours.get("digest"), signature)
+    return samples, cpu, _digest_note(model, ours.get("digest"), signature)
+
+
+def _wall(measure: Measure, cpu: list[float]) -> Callable[[], float]:
+    """Adapt a (wall, cpu) measurement to best_of, keeping the CPU seconds in ``cpu``."""
+    def wall() -> float:
+        seconds, cpu_seconds = measure()
+        cpu.append(cpu_seconds)
+        return seconds
+    return wall
+
+
+def _note_rss(ctx: Context, key: str, mib: float) -> None:
+    ctx.peak_rss[key] = max(mib, ctx.peak_rss.get(key, 0.0))
 
 
 def large(ctx: Context) -> list[Row]:
@@ -91,13 +123,13 @@ def large(ctx: Context) -> list[Row]:
     model = files[0].parent
     label = ctx.sizes.large_label
     log(f"large: {ctx.sizes.rounds} round(s) over {label}")
-    extra = [("hashlib x2", lambda: bare_hashlib(files))]
-    samples, note = _compare_with_reference(ctx, model, files, extra)
+    extra: list[tuple[str, Measure]] = [("hashlib x2", lambda: bare_hashlib(files))]
+    samples, cpu, note = _compare_with_reference(ctx, model, files, extra)
     rows = [_ratio_row(f"manifest {label} vs hashlib", samples, "modelseal", "hashlib x2",
-                       BUDGET_VS_HASHLIB)]
+                       BUDGET_VS_HASHLIB, cpu=cpu)]
     if "model_signing" in samples:
         rows.append(_ratio_row(f"manifest {label} vs model_signing", samples, "modelseal",
-                               "model_signing", BUDGET_VS_REFERENCE_LARGE, note))
+                               "model_signing", BUDGET_VS_REFERENCE_LARGE, note, cpu))
     else:
         rows.append(skipped(f"manifest {label} vs model_signing", ctx.reference_error))
     return rows
@@ -110,9 +142,9 @@ def small(ctx: Context) -> list[Row]:
     if ctx.reference is None:
         return [skipped(name, ctx.reference_error)]
     log(f"small: {ctx.sizes.rounds} round(s) over {len(files)} files")
-    samples, note = _compare_with_reference(ctx, files[0].parents[2], files, [])
+    samples, cpu, note = _compare_with_reference(ctx, files[0].parents[2], files, [])
     return [_ratio_row(name, samples, "modelseal", "model_signing", BUDGET_VS_REFERENCE_SMALL,
-                       note)]
+                       note, cpu)]
 
 
 def recheck(ctx: Context) -> list[Row]:
@@ -123,14 +155,20 @@ def recheck(ctx: Context) -> list[Row]:
     data.age(files)
     ctx.modelseal("manifest", "--no-progress", str(model))
     check = ["check", "--no-progress", str(model)]
+    cpu: dict[str, list[float]] = {"check (cached)": [], "check --no-cache": []}
+
+    def timed(*args: str) -> tuple[float, float]:
+        done = ctx.modelseal(*check, *args)
+        return done.seconds, done.cpu_seconds
+
     samples = best_of(ctx.sizes.rounds, [
-        ("check (cached)", lambda: ctx.modelseal(*check).seconds),
-        ("check --no-cache", lambda: ctx.modelseal(*check, "--no-cache").seconds),
+        ("check (cached)", _wall(timed, cpu["check (cached)"])),
+        ("check --no-cache", _wall(lambda: timed("--no-cache"), cpu["check --no-cache"])),
     ], before_each=lambda: data.warm(files))
     note = (f"cache in {ctx.workdir / 'xdg-cache'} (XDG_CACHE_HOME); "
             "mtimes set 1 h back so no entry is in the 2 s racy window")
     return [_ratio_row(f"check {ctx.sizes.large_label}, warm cache vs full hash", samples,
-                       "check (cached)", "check --no-cache", BUDGET_RECHECK, note)]
+                       "check (cached)", "check --no-cache", BUDGET_RECHECK, note, cpu)]
 
 
 def rss(ctx: Context) -> list[Row]:
@@ -151,7 +189,16 @@ def rss(ctx: Context) -> list[Row]:
                 modelseal=mine, baseline=theirs,
                 baseline_name="model_signing" if theirs is not None else "",
                 target=f"< {BUDGET_RSS_MIB:g} MiB", passed=mine < BUDGET_RSS_MIB,
-                note="max RSS of each child process (wait4 rusage), highest over its runs")]
+                note="max RSS of each child process (wait4 rusage), highest over its runs"
+                + _small_rss_note(ctx))]
+
+
+def _small_rss_note(ctx: Context) -> str:
+    mine, theirs = ctx.peak_rss.get("modelseal:small"), ctx.peak_rss.get("model_signing:small")
+    if mine is None:
+        return ""
+    other = f", model_signing {theirs:.1f} MiB" if theirs is not None else ""
+    return f"; on the small-file set: modelseal {mine:.1f} MiB{other}"
 
 
 def startup(ctx: Context) -> list[Row]:
