@@ -199,8 +199,8 @@ def test_signature_inside_the_model_is_not_signed(model: Path, key_pair: tuple[P
     assert run_cli(args, capsys)[0] == 0
     statement = json.loads(payload_of(sig))
     assert "sigs/release.sig" in statement["predicate"]["serialization"]["ignore_paths"]
-    code, out, err = run_cli(["verify", str(model), "--key", str(key_pair[1]), "--signature",
-                              str(sig)], capsys)
+    code, _, err = run_cli(["verify", str(model), "--key", str(key_pair[1]), "--signature",
+                            str(sig)], capsys)
     assert code == 0, err
 
 

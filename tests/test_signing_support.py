@@ -6,6 +6,7 @@ No tests live here; the module is named so the signing test files own it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -129,7 +130,7 @@ class Pki:
         return self.directory / "leaf-key.pem"
 
 
-def make_pki(directory: Path, curve: ec.EllipticCurve = ec.SECP256R1(), *,
+def make_pki(directory: Path, curve: ec.EllipticCurve | None = None, *,
              leaf_not_before: datetime = NOW - timedelta(days=1),
              leaf_not_after: datetime = NOW + timedelta(days=30),
              intermediate_not_after: datetime = NOW + timedelta(days=365),
@@ -144,7 +145,7 @@ def make_pki(directory: Path, curve: ec.EllipticCurve = ec.SECP256R1(), *,
                                     issuer_key=root_key, ca=True,
                                     not_before=NOW - timedelta(days=3000),
                                     not_after=intermediate_not_after)
-    leaf_key = ec.generate_private_key(curve)
+    leaf_key = ec.generate_private_key(curve or ec.SECP256R1())
     leaf = make_certificate("model signer", leaf_key.public_key(), issuer=intermediate,
                             issuer_key=int_key, ca=False, not_before=leaf_not_before,
                             not_after=leaf_not_after,
@@ -166,10 +167,8 @@ def statement_bytes(resources: list[dict[str, Any]], *, name: str = "model",
 
     root = hashlib.sha256()
     for resource in resources:
-        try:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
             root.update(bytes.fromhex(resource["digest"]))
-        except (ValueError, KeyError, TypeError):
-            pass
     statement = {
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": name, "digest": {"sha256": subject_digest or root.hexdigest()}}],

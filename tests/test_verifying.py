@@ -157,7 +157,7 @@ def _wrong_payload_type(signed: Signed) -> None:
 def test_bad_bundle(signed: Signed, tamper: Any, needle: str, capsys: Any) -> None:
     tamper(signed)
     before = snapshot(signed.root)
-    code, out, err = signed.verify(capsys)
+    code, _, err = signed.verify(capsys)
     assert code == 1
     assert_one_line_error(code, err, needle)
     assert snapshot(signed.root) == before
