@@ -55,7 +55,11 @@ class HookContext:
     config: Config | None
     touched: list[ModelTarget]
     staged: list[str] = field(default_factory=list)  # paths added or modified in the index
-    out: TextIO = sys.stdout
+    output: TextIO | None = None  # default: sys.stdout at the time of printing
+
+    @property
+    def out(self) -> TextIO:
+        return self.output or sys.stdout
 
     def relpath(self, path: Path) -> str:
         """``path`` relative to the root, "." for the root itself."""
@@ -277,7 +281,7 @@ def _size(path: Path) -> int:
 @contextlib.contextmanager
 def open_context(files: Sequence[str], *, config_path: Path | None = None,
                  all_models: bool = False, with_staged: bool = True,
-                 out: TextIO = sys.stdout) -> Iterator[HookContext]:
+                 out: TextIO | None = None) -> Iterator[HookContext]:
     """The repository, config and the models the files or the staged changes touch."""
     with contextlib.ExitStack() as stack:
         repo = (stack.enter_context(open_repo(Path.cwd()))
