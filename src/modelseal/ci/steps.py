@@ -22,7 +22,7 @@ from modelseal.ci.runner import Context, RunnerFiles, annotate
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, UsageError
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
-           "release-assets", "relay-path")
+           "release-assets", "upload-paths", "relay-path")
 MAX_JSON_BYTES = 64 * 1024 * 1024
 _GOOD_STATES = frozenset({"verified", "signed-unchanged"})
 
@@ -149,7 +149,8 @@ def sign(step: Step) -> StepResult:
     signatures = [workspace_relative(s.signature, step.ctx) for s in statuses]
     new = [workspace_relative(s.signature, step.ctx) for s in pending]
     outputs = {"verified": "true", "signatures": "\n".join(signatures),
-               "signed": "\n".join(new)}
+               "signed": "\n".join(new),
+               "upload-paths": "\n".join(signatures) if step.inputs.upload else ""}
     outputs.update(publish_signatures(step, signatures, new, [s.path for s in pending]))
     step.files.add_summary(sign_summary(statuses, pending, outputs))
     return StepResult(EXIT_OK, outputs)
