@@ -341,7 +341,6 @@ class SigstoreSigner:
         self._signer: object | None = None
 
     def session(self) -> Iterator[None]:
-        from sigstore.errors import Error as SigstoreError
         from sigstore.sign import SigningContext
 
         token = self._tokens.obtain(self._trust_config)
@@ -350,14 +349,13 @@ class SigstoreSigner:
             with context.signer(token) as signer:
                 self._signer = signer
                 yield
-        except SigstoreError as exc:
+        except _service_failures() as exc:
             raise SigningError(f"Sigstore signing failed: {_sigstore_message(exc)}") from None
         finally:
             self._signer = None
 
     def sign(self, payload: bytes) -> bytes:
         from sigstore.dsse import Statement
-        from sigstore.errors import Error as SigstoreError
         from sigstore.sign import Signer as SigstoreInnerSigner
 
         signer = self._signer
@@ -365,10 +363,39 @@ class SigstoreSigner:
             raise RuntimeError("SigstoreSigner.sign called outside a session")
         try:
             bundle = signer.sign_dsse(Statement(payload))
-        except SigstoreError as exc:
+        except _service_failures() as exc:
             raise SigningError(f"Sigstore signing failed: {_sigstore_message(exc)}") from None
         return bundle.to_json().encode("utf-8")
 
 
+def _service_failures() -> tuple[type[Exception], ...]:
+    """What sigstore raises when Fulcio, Rekor or a timestamp authority refuse or fail.
+
+    Besides its public ``Error`` it lets private client errors, its expiry exceptions
+    and ``requests`` errors escape; each is a one-line signing failure, not a traceback.
+    """
+    import requests
+    from sigstore._internal.fulcio.client import ExpiredCertificate, FulcioClientError
+    from sigstore._internal.rekor import RekorClientError
+    from sigstore._internal.timestamp import TimestampError
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.oidc import ExpiredIdentity
+
+    return (SigstoreError, FulcioClientError, RekorClientError, TimestampError,
+            ExpiredCertificate, ExpiredIdentity, requests.RequestException)
+
+
 def _sigstore_message(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split())
+    # FulcioClientError usually carries no text: the server's reason is in the response
+    response = getattr(exc.__cause__, "response", None)
+    if not text and response is not None:
+        try:
+            reason = str(response.json().get("message", ""))
+        except ValueError:
+            reason = response.text
+        reason = " ".join(reason.split())[:300]
+        service = type(exc).__name__.removesuffix("ClientError")
+        text = f"{service} answered HTTP {response.status_code} ({response.url})" + (
+            f": {reason}" if reason else "")
+    return text or type(exc).__name__
