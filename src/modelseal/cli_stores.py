@@ -132,7 +132,7 @@ def run_verify_store(args: argparse.Namespace) -> int:
     for notice in verifier.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
     if args.format == "json":
-        console.print_json(cli_signing.verify_json([result]))
+        console.print_json(cli_signing.verify_json([result]), out=sys.stdout)
     else:
         cli_signing.print_verify([result])
     return EXIT_OK if result.ok else EXIT_FAILED
@@ -179,10 +179,10 @@ def run_export(args: argparse.Namespace) -> int:
 
     if args.format == "cncf-annotations":
         console.print_json({"version": console.JSON_SCHEMA_VERSION,
-                            "files": export.cncf_annotations(entries)})
+                            "files": export.cncf_annotations(entries)}, out=sys.stdout)
     else:
         console.print_json({"version": console.JSON_SCHEMA_VERSION,
-                            "layers": export.oci_descriptors(entries, digests)})
+                            "layers": export.oci_descriptors(entries, digests)}, out=sys.stdout)
     return EXIT_OK
 
 
@@ -215,7 +215,7 @@ def _export_ollama_signature(args: argparse.Namespace) -> int:
     result = verifying.Verifier(options).verify(_store_target(model), model)
     if result.signature is None:
         raise UsageError(f"{model.label}: {result.message}")
-    console.print_json(export.signature_info(result.signature))
+    console.print_json(export.signature_info(result.signature), out=sys.stdout)
     return EXIT_OK if result.signature.verified else EXIT_FAILED
 
 
