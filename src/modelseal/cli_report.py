@@ -1,0 +1,421 @@
+"""The `report` and `comment` commands: argument parsing, output and exit codes.
+
+Registered by cli.py. They take the same model and policy options as `verify`
+(shared with cli_signing). Jinja2, the verifier and git are imported only when a
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelseal import cli_signing
+from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from modelseal.forge.env import GitHubContext
+    from modelseal.forge.github import PullRequestComments
+    from modelseal.forge.gitlab import MergeRequestNotes
+    from modelseal.report.model import Report
+
+REPORT_FORMATS = ("markdown", "text", "json", "junit", "github-summary", "gitlab")
+
+_REPORT_EXAMPLES = """\
+  modelseal report --base origin/main                       # markdown, as the PR comment
+  modelseal report models/bert --base main --format text --repository acme/models
+  modelseal report --base "$BASE_SHA" --format json --output modelseal-report.json
+  modelseal report --base main --format junit --output modelseal-junit.xml --exit-zero
+  modelseal report --base main --template my-comment.md.j2"""
+
+_COMMENT_EXAMPLES = """\
+  modelseal comment --github --base "$BASE_SHA" --repository acme/models --workflow sign.yml
+  modelseal comment --github --report modelseal-report.json --id llm
+  modelseal comment --gitlab --base "$CI_MERGE_REQUEST_DIFF_BASE_SHA" --gitlab-project acme/ml
+  modelseal comment --github --dry-run --report modelseal-report.json
+  modelseal comment --github --relay modelseal-comment     # workflow_run job for fork PRs"""
+
+# What a fork's run leaves for the workflow_run job (the Action's relay uses the same).
+RELAY_META = "pr.json"  # {"pr": N, "head_sha": SHA, "repository": OWNER/REPO, "id": ID}
+RELAY_REPORT = "report.json"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `report` and `comment` on the main parser's subcommands."""
+    from modelseal import cli
+
+    report = cli._subparser(commands, "report",
+                            "summarise signatures and changes: PR comment, text, JSON, JUnit",
+                            _REPORT_EXAMPLES, run_report)
+    _add_report_inputs(report)
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown",
+                        help="markdown: the GitHub PR comment; github-summary: a job summary; "
+                             "gitlab: the MR note; text, json (schema report-v1), junit "
+                             "(default: markdown)")
+    report.add_argument("--output", type=Path, metavar="FILE",
+                        help="write to FILE (atomically) instead of stdout")
+    report.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="render a saved `--format json` report instead of checking the "
+                             "models again")
+    comment = cli._subparser(commands, "comment",
+                             "post or update the report as one sticky PR/MR comment",
+                             _COMMENT_EXAMPLES, run_comment)
+    forge = comment.add_mutually_exclusive_group(required=True)
+    forge.add_argument("--github", dest="forge", action="store_const", const="github",
+                       help="pull request comment (GITHUB_TOKEN, GITHUB_REPOSITORY, "
+                            "GITHUB_EVENT_PATH, GITHUB_API_URL)")
+    forge.add_argument("--gitlab", dest="forge", action="store_const", const="gitlab",
+                       help="merge request note (CI_API_V4_URL, CI_PROJECT_ID, "
+                            "CI_MERGE_REQUEST_IID, MODELSEAL_GITLAB_TOKEN)")
+    _add_comment_options(comment)
+    _add_report_inputs(comment)
+
+
+def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
+    cli_signing._add_model_options(sub)
+    cli_signing.add_policy_options(sub)
+    cli_signing._add_verify_options(sub)
+    group = sub.add_argument_group("report")
+    group.add_argument("--base", metavar="REV",
+                       help="compare with this revision (its merge base with --head): what "
+                            "the pull request changes")
+    group.add_argument("--head", default="HEAD", metavar="REV",
+                       help="the revision being reviewed (default: HEAD)")
+    group.add_argument("--id", dest="report_id", metavar="ID",
+                       help="report id, for several reports on one pull request")
+    group.add_argument("--template", type=Path, metavar="FILE",
+                       help="Jinja2 template to use instead of the built-in one")
+    group.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when a model fails (e.g. to keep a JUnit artifact)")
+    colour = group.add_mutually_exclusive_group()
+    colour.add_argument("--color", dest="color", action="store_true", default=None,
+                        help="colour text output even when not on a terminal")
+    colour.add_argument("--no-color", dest="color", action="store_false",
+                        help="never colour text output")
+
+
+def _add_comment_options(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_argument_group("comment")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the body and the API calls instead of making them")
+    group.add_argument("--report", dest="report_file", type=Path, metavar="FILE",
+                       help="post this report (JSON from `report --format json`, re-rendered; "
+                            "or markdown, posted as is) instead of building one")
+    group.add_argument("--pr", type=int, metavar="N",
+                       help="pull/merge request number (default: from the CI environment)")
+    group.add_argument("--author", metavar="LOGIN",
+                       help="only update an earlier comment written by this user")
+    group.add_argument("--relay", type=Path, metavar="DIR",
+                       help="GitHub workflow_run job: post the report a fork's pull request "
+                            "run left in DIR (checks the PR head commit first)")
+    group.add_argument("--relay-dir", type=Path, metavar="DIR",
+                       help="where to leave the report when the token is read-only "
+                            "(default: $MODELSEAL_RELAY_DIR or modelseal-comment)")
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from modelseal.forge.env import color_wanted
+    from modelseal.report.render import render
+
+    if args.from_json is not None:
+        report = load_report_file(args.from_json, args.report_id)
+        if report is None:
+            raise UsageError(f"{args.from_json} is not a JSON report")
+    else:
+        report = build_from_args(args)
+    color = args.color if args.color is not None else (
+        args.output is None and color_wanted(sys.stdout))
+    text = render(report, args.format, template=args.template,
+                  color=bool(color) and args.format == "text")
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        from modelseal.fsio import atomic_write_text
+
+        atomic_write_text(args.output, text)
+    return _exit_status(report, args)
+
+
+def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
+    from modelseal.report.model import Verdict
+
+    if report is None or args.exit_zero:
+        return EXIT_OK
+    return EXIT_FAILED if report.verdict is Verdict.FAIL else EXIT_OK
+
+
+def build_from_args(args: argparse.Namespace) -> Report:
+    """Check, verify and compare the models the arguments name."""
+    from modelseal import verifying
+    from modelseal.engine import HashRun
+    from modelseal.report.build import build_report
+    from modelseal.report.render import check_report_id
+
+    check_report_id(args.report_id)
+    models, config = cli_signing._targets(args)
+    options = verifying.VerifyOptions(
+        policy=cli_signing.policy_from_args(args, config), signature=args.signature,
+        ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
+        trust_config=args.trust_config, progress=args.progress)
+    report, notices = build_report(
+        models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
+        report_id=args.report_id, verify_flags=verify_flags(args), all_paths=args.paths)
+    for notice in notices:
+        print(f"modelseal: notice: {notice}", file=sys.stderr)
+    return report
+
+
+def verify_flags(args: argparse.Namespace) -> list[str]:
+    """The `verify` options that reproduce this run's policy, for "verify locally"."""
+    flags: list[str] = []
+    if args.config:
+        flags += ["--config", str(args.config)]
+    flags += [word for key in args.policy_keys for word in ("--key", str(key))]
+    flags += [word for root in args.cert_chain for word in ("--cert-chain", str(root))]
+    for name in ("identity", "identity_regex", "issuer", "repository", "workflow", "ref",
+                 "gitlab_project", "gitlab_host", "not_before", "trust_config", "signature"):
+        value = getattr(args, name)
+        if value:
+            flags += ["--" + name.replace("_", "-"), str(value)]
+    flags += [word for path in args.ignore for word in ("--ignore", path)]
+    for name in ("strict", "offline", "ignore_unsigned_files"):
+        if getattr(args, name):
+            flags.append("--" + name.replace("_", "-"))
+    return flags
+
+
+# --- comment -----------------------------------------------------------------------------
+
+
+def run_comment(args: argparse.Namespace) -> int:
+    from modelseal.report.render import check_report_id
+
+    check_report_id(args.report_id)
+    if args.relay is not None:
+        if args.forge != "github":
+            raise UsageError("--relay is for GitHub workflow_run jobs (use it with --github)")
+        return _post_relayed(args)
+    report, body = _comment_body(args)
+    if args.forge == "github":
+        _post_github(args, body, report)
+    else:
+        _post_gitlab(args, body)
+    return EXIT_OK  # the models' verdict is `report`'s and `verify`'s exit status
+
+
+def _comment_body(args: argparse.Namespace) -> tuple[Report | None, str]:
+    """The report (None for a markdown file) and the body to post."""
+    from modelseal.report.render import render
+
+    fmt = "markdown" if args.forge == "github" else "gitlab"
+    if args.report_file is None:
+        if args.base is None:
+            args.base = _ci_base(args.forge)
+        built = build_from_args(args)
+        return built, render(built, fmt, template=args.template)
+    loaded = load_report_file(args.report_file, args.report_id)
+    if loaded is None:
+        return None, _markdown_file_body(args.report_file, args.report_id, fmt)
+    return loaded, render(loaded, fmt, template=args.template)
+
+
+def _ci_base(forge: str) -> str | None:
+    """The pull request's base commit, when the CI environment says."""
+    if forge == "gitlab":
+        return os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    from modelseal.forge.env import read_event
+
+    pull = read_event(os.environ.get("GITHUB_EVENT_PATH")).get("pull_request")
+    base = pull.get("base") if isinstance(pull, dict) else None
+    sha = base.get("sha") if isinstance(base, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
+MAX_REPORT_FILE = 64 * 1024 * 1024
+
+
+def load_report_file(path: Path, report_id: str | None) -> Report | None:
+    """A JSON report as a `Report` (``report_id`` replacing its id); None for markdown."""
+    from dataclasses import replace
+
+    from modelseal.report.model import report_from_json
+
+    text = _read_text(path)
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    report = report_from_json(data, source=str(path))
+    return replace(report, report_id=report_id) if report_id else report
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_REPORT_FILE + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read report {path}: {exc.strerror}") from None
+    if len(raw) > MAX_REPORT_FILE:
+        raise UsageError(f"report {path} is larger than {MAX_REPORT_FILE} bytes")
+    return raw.decode("utf-8", errors="replace")
+
+
+def _markdown_file_body(path: Path, report_id: str | None, fmt: str) -> str:
+    """A markdown report posted as is, behind our marker, within the forge's limit."""
+    from modelseal.report import render
+
+    text = _read_text(path)
+    marker = render.marker_lines(report_id)
+    lines = text.split("\n")
+    while lines and lines[0].startswith("<!-- modelseal-report"):
+        lines.pop(0)  # a marker from `report --format markdown`; ours replaces it
+    body = marker + "\n".join(lines)
+    limit = render.GITHUB_COMMENT_LIMIT if fmt == "markdown" else render.GITLAB_NOTE_LIMIT
+    if not limit.fits(body):
+        raise UsageError(f"{path} is over {limit.what}: pass the JSON report instead, which "
+                         "is shrunk to fit")
+    return body
+
+
+def _dry_run(calls: list[str], body: str) -> None:
+    for call in calls:
+        print(f"modelseal: dry run: would {call}", file=sys.stderr)
+    sys.stdout.write(body)
+
+
+def _post_github(args: argparse.Namespace, body: str, report: Report | None) -> None:
+    from modelseal.forge import env, github, sticky
+
+    if args.dry_run:
+        context = env.github_context({"GITHUB_REPOSITORY": "OWNER/REPO", **os.environ},
+                                     args.pr)
+        thread = github.PullRequestComments(github.client(context.api_url, "dry-run"),
+                                            context.repository, context.number or 0)
+        _dry_run(thread.planned_calls(), body)
+        return
+    context = env.github_context(number=args.pr)
+    thread = _github_thread(context)
+    try:
+        posted = sticky.upsert(thread, body, args.report_id, args.author)
+    except github.ReadOnlyToken as exc:
+        _leave_for_relay(args, context, body, report, exc)
+        return
+    _say_posted(posted.action, "comment", posted.comment.url)
+
+
+def _github_thread(context: GitHubContext) -> PullRequestComments:
+    from modelseal.forge import github
+
+    return github.PullRequestComments(github.client(context.api_url, context.require_token()),
+                                      context.repository, context.require_number())
+
+
+def _say_posted(action: str, what: str, url: str | None) -> None:
+    print(f"modelseal: {action} the report {what}" + (f": {url}" if url else ""),
+          file=sys.stderr)
+
+
+def _leave_for_relay(args: argparse.Namespace, context: GitHubContext, body: str,
+                     report: Report | None, error: Exception) -> None:
+    """A read-only token (fork PR): leave the report for a workflow_run job to post."""
+    from modelseal.forge.env import default_relay_dir
+    from modelseal.fsio import atomic_write_text
+
+    folder = args.relay_dir or default_relay_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    pull = context.event.get("pull_request")
+    head = pull.get("head") if isinstance(pull, dict) else None
+    meta = {"pr": context.number, "head_sha": head.get("sha") if isinstance(head, dict) else None,
+            "repository": context.repository, "id": args.report_id}
+    atomic_write_text(folder / RELAY_META, json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / "report.md", body)
+    if report is not None:
+        atomic_write_text(folder / RELAY_REPORT,
+                          json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print("modelseal: warning: a markdown report cannot be relayed (the relay job "
+              "re-renders a JSON report); pass --report with `report --format json` output",
+              file=sys.stderr)
+    print(f"modelseal: notice: cannot comment with this token ({error}); a pull request "
+          f"from a fork gets a read-only token. Not a failure: the report is in {folder}/ "
+          "for a workflow_run job to post (upload it as the artifact 'modelseal-comment'; "
+          "see the README, 'Pull requests from forks')", file=sys.stderr)
+
+
+def _post_relayed(args: argparse.Namespace) -> int:
+    """workflow_run job: post what a fork's run left, after checking it is for that PR."""
+    from modelseal.forge import env, sticky
+    from modelseal.report.render import render
+
+    meta = _relay_meta(args.relay)
+    report_id = args.report_id or meta.get("id")
+    report = load_report_file(args.relay / RELAY_REPORT,
+                              report_id if isinstance(report_id, str) else None)
+    if report is None:
+        raise UsageError(f"{args.relay}/{RELAY_REPORT} is not a JSON report")
+    number = meta.get("pr")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise UsageError(f"{args.relay}/{RELAY_META} names no pull request number ('pr')")
+    context = env.github_context(number=number)
+    expected = context.workflow_run_head_sha
+    if expected is None and not args.dry_run:
+        raise UsageError("--relay runs in a workflow_run job: the event payload has no "
+                         "workflow_run.head_sha to check the pull request against")
+    if meta.get("head_sha") not in (None, expected) and not args.dry_run:
+        raise UsageError(f"the relayed report is for commit {meta.get('head_sha')}, but the "
+                         f"workflow run was for {expected}: not posting")
+    body = render(report, "markdown", template=args.template)
+    if args.dry_run:
+        from modelseal.forge import github
+
+        thread = github.PullRequestComments(github.client(context.api_url, "dry-run"),
+                                            context.repository, number)
+        _dry_run([f"GET {thread.api.url(thread.list_path.rsplit('/issues', 1)[0])}"
+                  f"/pulls/{number} to check its head is {expected}", *thread.planned_calls()],
+                 body)
+        return EXIT_OK
+    thread = _github_thread(context)
+    actual = thread.head_sha()
+    if actual != expected:
+        raise UsageError(f"the relayed report is for pull request #{number} at {expected}, "
+                         f"but its head is {actual}: not posting")
+    posted = sticky.upsert(thread, body, report.report_id, args.author)
+    _say_posted(posted.action, f"comment on #{number}", posted.comment.url)
+    return EXIT_OK
+
+
+def _relay_meta(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_read_text(folder / RELAY_META))
+    except ValueError:
+        raise UsageError(f"{folder}/{RELAY_META} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{folder}/{RELAY_META} must be a JSON object")
+    return data
+
+
+def _post_gitlab(args: argparse.Namespace, body: str) -> None:
+    from modelseal.forge import env, gitlab, sticky
+
+    if args.dry_run:
+        defaults = {"CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+                    "CI_PROJECT_ID": "PROJECT_ID", "CI_MERGE_REQUEST_IID": "0"}
+        context = env.gitlab_context({**defaults, **os.environ}, args.pr)
+        notes = gitlab.MergeRequestNotes(gitlab.client(context.api_url, "dry-run"),
+                                         context.project, context.iid)
+        _dry_run(notes.planned_calls(), body)
+        return
+    context = env.gitlab_context(iid=args.pr)
+    thread: MergeRequestNotes = gitlab.MergeRequestNotes(
+        gitlab.client(context.api_url, context.require_token()), context.project, context.iid)
+    posted = sticky.upsert(thread, body, args.report_id, args.author)
+    _say_posted(posted.action, "note", None)

@@ -1,0 +1,1 @@
+"""Code forges: CI environment detection and the GitHub/GitLab comment APIs."""

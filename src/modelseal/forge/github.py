@@ -1,0 +1,97 @@
+"""GitHub REST: the issue comments of a pull request, and its head commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from modelseal.forge.api import ApiClient, ForgeError
+from modelseal.forge.sticky import Comment
+
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+
+
+class ReadOnlyToken(ForgeError):
+    """GitHub answered 403: the token may not write (a pull request from a fork)."""
+
+
+def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+               "X-GitHub-Api-Version": API_VERSION}
+    extra = {} if timeout is None else {"timeout": timeout}
+    return ApiClient(api_url, headers, secrets=(token,), **extra)
+
+
+def _comment(data: Any) -> Comment:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise ForgeError("GitHub returned a comment without an id")
+    user = data.get("user") if isinstance(data.get("user"), dict) else {}
+    body = data.get("body")
+    return Comment(data["id"], body if isinstance(body, str) else "",
+                   user.get("login") if isinstance(user, dict) else None,
+                   data.get("html_url") if isinstance(data.get("html_url"), str) else None)
+
+
+class PullRequestComments:
+    """The conversation comments of pull request ``number`` in ``repository`` (owner/name)."""
+
+    def __init__(self, api: ApiClient, repository: str, number: int) -> None:
+        self.api = api
+        self.repository = repository
+        self.number = number
+
+    @property
+    def _repo_path(self) -> str:
+        owner, _, name = self.repository.partition("/")
+        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+    @property
+    def list_path(self) -> str:
+        return f"{self._repo_path}/issues/{self.number}/comments"
+
+    def comment_path(self, comment_id: int | str) -> str:
+        return f"{self._repo_path}/issues/comments/{comment_id}"
+
+    def comments(self) -> Iterator[Comment]:
+        for item in self.api.paginate(self.list_path, {"per_page": PER_PAGE}):
+            yield _comment(item)
+
+    def create(self, body: str) -> Comment:
+        return _comment(self._write("POST", self.api.url(self.list_path), body))
+
+    def update(self, comment_id: int, body: str) -> Comment:
+        return _comment(self._write("PATCH", self.api.url(self.comment_path(comment_id)), body))
+
+    def _write(self, method: str, url: str, body: str) -> Any:
+        reply = self.api.request(method, url, {"body": body})
+        if reply.status in (200, 201):
+            return reply.data
+        error = self.api.error(method, url, reply)
+        if reply.status == 403:
+            raise ReadOnlyToken(str(error), 403)
+        if reply.status == 422:
+            raise ForgeError(f"{error} (GitHub refused the comment body: at most 65,536 "
+                             "characters)", 422)
+        raise error
+
+    def head_sha(self) -> str:
+        """The pull request's current head commit (to check a relayed report)."""
+        url = self.api.url(f"{self._repo_path}/pulls/{self.number}")
+        reply = self.api.request("GET", url)
+        if reply.status != 200:
+            raise self.api.error("GET", url, reply)
+        head = reply.data.get("head") if isinstance(reply.data, dict) else None
+        sha = head.get("sha") if isinstance(head, dict) else None
+        if not isinstance(sha, str):
+            raise ForgeError(f"GET {url}: no head commit in the answer")
+        return sha
+
+    def planned_calls(self) -> list[str]:
+        """What `upsert` would call, for --dry-run."""
+        listing = self.api.url(self.list_path, {"per_page": PER_PAGE})
+        return [f"GET {listing} (following Link rel=\"next\" pages) to find an earlier "
+                "comment that starts with the report marker",
+                f"PATCH {self.api.url(self.comment_path('{comment_id}'))} if one is found",
+                f"POST {self.api.url(self.list_path)} otherwise"]

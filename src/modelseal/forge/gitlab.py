@@ -1,0 +1,75 @@
+"""GitLab REST (v4): the notes of a merge request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from modelseal.forge.api import ApiClient, ForgeError
+from modelseal.forge.sticky import Comment
+
+PER_PAGE = 100
+
+
+def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
+    extra = {} if timeout is None else {"timeout": timeout}
+    return ApiClient(api_url, {"PRIVATE-TOKEN": token}, secrets=(token,), **extra)
+
+
+def _note(data: Any) -> Comment:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise ForgeError("GitLab returned a note without an id")
+    author = data.get("author")
+    body = data.get("body")
+    return Comment(data["id"], body if isinstance(body, str) else "",
+                   author.get("username") if isinstance(author, dict) else None)
+
+
+class MergeRequestNotes:
+    """The notes of merge request ``iid`` in project ``project`` (numeric id or path)."""
+
+    def __init__(self, api: ApiClient, project: str, iid: int) -> None:
+        self.api = api
+        self.project = project
+        self.iid = iid
+
+    @property
+    def list_path(self) -> str:
+        return f"/projects/{quote(self.project, safe='')}/merge_requests/{self.iid}/notes"
+
+    def note_path(self, note_id: int | str) -> str:
+        return f"{self.list_path}/{note_id}"
+
+    def comments(self) -> Iterator[Comment]:
+        params: dict[str, str | int] = {"per_page": PER_PAGE, "sort": "asc",
+                                        "order_by": "created_at"}
+        for item in self.api.paginate(self.list_path, params):
+            if isinstance(item, dict) and item.get("system"):
+                continue  # "added 1 commit" and the like
+            yield _note(item)
+
+    def create(self, body: str) -> Comment:
+        return _note(self._write("POST", self.api.url(self.list_path), body))
+
+    def update(self, comment_id: int, body: str) -> Comment:
+        return _note(self._write("PUT", self.api.url(self.note_path(comment_id)), body))
+
+    def _write(self, method: str, url: str, body: str) -> Any:
+        reply = self.api.request(method, url, {"body": body})
+        if reply.status in (200, 201):
+            return reply.data
+        error = self.api.error(method, url, reply)
+        if reply.status in (401, 403):
+            raise ForgeError(f"{error} (MODELSEAL_GITLAB_TOKEN needs the api scope and at "
+                             "least the Reporter role; CI_JOB_TOKEN cannot post notes)",
+                             reply.status)
+        raise error
+
+    def planned_calls(self) -> list[str]:
+        listing = self.api.url(self.list_path, {"per_page": PER_PAGE, "sort": "asc",
+                                                "order_by": "created_at"})
+        return [f"GET {listing} (following X-Next-Page / Link pages) to find an earlier "
+                "note that starts with the report marker",
+                f"PUT {self.api.url(self.note_path('{note_id}'))} if one is found",
+                f"POST {self.api.url(self.list_path)} otherwise"]

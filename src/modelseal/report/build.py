@@ -1,0 +1,175 @@
+"""Build a `Report` from what the other steps found, model by model.
+
+Per model the inputs are the manifest check (`engine.ManifestStatus`), the
+verification (`verifying.VerificationResult`) and, with a base revision, the
+base..head comparison (`gitrepo.ModelRevisions`). `model_report` decides the state
+from those alone (a pure function); `build_report` runs the three steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelseal.report.escape import shell_command
+from modelseal.report.model import FileChange, FileChanges, ModelReport, ModelState, Report, Signer
+
+if TYPE_CHECKING:
+    from modelseal.engine import HashRun, ManifestStatus
+    from modelseal.gitrepo import ModelRevisions
+    from modelseal.manifest import ManifestDiff
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import SignerInfo, VerificationResult, VerifyOptions
+
+def file_changes(diff: ManifestDiff | None, *, old_sizes_known: bool = True) -> FileChanges:
+    """A `ManifestDiff` as report rows, with sizes where the diff has them."""
+    if diff is None:
+        return FileChanges()
+    new, old = diff.sizes, diff.old_sizes if old_sizes_known else {}
+    rows = [FileChange("added", path, size=new.get(path)) for path in diff.added]
+    rows += [FileChange("removed", path, old_size=old.get(path)) for path in diff.removed]
+    rows += [FileChange("modified", path, size=new.get(path), old_size=old.get(path))
+             for path in diff.modified]
+    rows += [FileChange("renamed", after, old_path=before, size=new.get(after),
+                        old_size=old.get(before)) for before, after in diff.renamed]
+    return FileChanges(tuple(rows), tuple(diff.settings))
+
+
+def signer_from(info: SignerInfo | None, signed_at: datetime | None = None) -> Signer | None:
+    """Our copy of verifying's signer details; the time is the trusted signing time."""
+    if info is None:
+        return None
+    moment = info.integrated_time or signed_at
+    return Signer(method=info.method, identity=info.identity, issuer=info.issuer,
+                  repository=info.repository, workflow=info.workflow, ref=info.ref,
+                  commit=info.commit, run_url=info.run_url, key_hint=info.key_hint,
+                  certificate_subject=info.certificate_subject,
+                  rekor_log_index=info.rekor_log_index, integrated_time=moment)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    state: ModelState
+    message: str
+    mismatch: FileChanges = field(default_factory=FileChanges)
+    mismatch_source: str | None = None
+
+
+def _decide(status: ManifestStatus | None, result: VerificationResult,
+            revision: ModelRevisions | None, check_error: str | None) -> _Decision:
+    from modelseal.verifying import CHECK_FILES, CHECK_POLICY, STATUS_UNSIGNED, STATUS_VERIFIED
+
+    changed = revision is not None and revision.changed
+    if check_error is not None:
+        return _Decision(ModelState.MANIFEST_STALE, check_error)
+    if status is not None and status.stale:
+        manifest = status.target.manifest_path.name
+        what = "is missing" if status.missing else "does not match the files"
+        return _Decision(ModelState.MANIFEST_STALE,
+                         f"{manifest} {what}: run `modelseal manifest "
+                         f"{status.target.display}` and commit it",
+                         file_changes(status.diff, old_sizes_known=False), "manifest")
+    if result.status == STATUS_VERIFIED:
+        state = ModelState.VERIFIED if changed else ModelState.SIGNED_UNCHANGED
+        return _Decision(state, result.message)
+    if result.status == STATUS_UNSIGNED:
+        if changed:
+            return _Decision(ModelState.AWAITING_SIGNATURE,
+                             f"changed in this range and not signed yet ({result.message}); "
+                             "CI signs it on merge")
+        return _Decision(ModelState.UNSIGNED, result.message)
+    if result.failed_check == CHECK_POLICY:
+        return _Decision(ModelState.POLICY_VIOLATION, result.message)
+    if result.failed_check == CHECK_FILES:
+        mismatch = file_changes(result.diff, old_sizes_known=False)
+        if _explained_by_range(result, revision, mismatch):
+            return _Decision(ModelState.AWAITING_SIGNATURE,
+                             "changed in this range; the signature covers the base version "
+                             "and CI signs the new one on merge", mismatch, "signature")
+        return _Decision(ModelState.SIGNATURE_INVALID, result.message, mismatch, "signature")
+    return _Decision(ModelState.SIGNATURE_INVALID, result.message)
+
+
+def _explained_by_range(result: VerificationResult, revision: ModelRevisions | None,
+                        mismatch: FileChanges) -> bool:
+    """Files differ from a valid signature only because this range changed them: the
+    signature covers the base version exactly, or every differing file changed here."""
+    if revision is None or not revision.changed:
+        return False
+    signed = result.signed_manifest
+    if signed is not None and revision.base is not None:
+        return signed.root_digest == revision.base.root_digest
+    changed_here = {change.path for change in file_changes(revision.diff).files}
+    changed_here |= {c.old_path for c in file_changes(revision.diff).files if c.old_path}
+    return all(c.path in changed_here or c.old_path in changed_here for c in mismatch.files)
+
+
+def model_report(status: ManifestStatus | None, result: VerificationResult,
+                 revision: ModelRevisions | None = None, *, verify_command: str = "",
+                 check_error: str | None = None) -> ModelReport:
+    """One model's report from its check, verification and base..head comparison.
+
+    ``status`` is None when the manifest could not be read (``check_error`` says why).
+    """
+    decision = _decide(status, result, revision, check_error)
+    current = status.current if status is not None else None
+    sizes: Mapping[str, int] = status.diff.sizes if status is not None else {}
+    if not sizes and revision is not None:
+        sizes = revision.head_sizes
+    target = result.target
+    return ModelReport(
+        path=target.display, name=target.model_name, state=decision.state,
+        message=decision.message, strict=result.strict,
+        signer=signer_from(result.signer, result.signed_at),
+        changes=file_changes(revision.diff) if revision is not None else FileChanges(),
+        mismatch=decision.mismatch, mismatch_source=decision.mismatch_source,
+        root_digest=f"sha256:{current.root_digest}" if current is not None else None,
+        files=len({r.path for r in current.resources}) if current is not None else None,
+        size=sum(sizes.values()) if sizes else None,
+        verify_command=verify_command, warnings=tuple(result.warnings),
+    )
+
+
+def verify_command(paths: Sequence[str], flags: Sequence[str]) -> str:
+    """The `modelseal verify` command line that checks ``paths`` with the same policy."""
+    return shell_command(["modelseal", "verify", *paths, *flags])
+
+
+def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: HashRun, *,
+                 base: str | None = None, head: str = "HEAD", start: Path | None = None,
+                 report_id: str | None = None, verify_flags: Sequence[str] = (),
+                 all_paths: Sequence[str] = ()) -> tuple[Report, list[str]]:
+    """Check, verify and compare every target; returns the report and run notices."""
+    from modelseal import __version__, verifying
+
+    checks = [_checked(target, run) for target in targets]
+    results, notices = verifying.verify_targets(list(targets), options)
+    revisions: dict[Path, ModelRevisions] = {}
+    if base is not None:
+        from modelseal import gitrepo
+
+        compared = gitrepo.compare_revisions(start or Path.cwd(), list(targets), base, head)
+        revisions = {item.target.path: item for item in compared}
+    models = tuple(
+        model_report(status, result, revisions.get(result.target.path),
+                     verify_command=verify_command([result.target.display], verify_flags),
+                     check_error=error)
+        for (status, error), result in zip(checks, results, strict=True))
+    report = Report(models=models, base=base, head=head if base is not None else None,
+                    report_id=report_id, verify_command=verify_command(all_paths, verify_flags),
+                    tool_version=__version__)
+    return report, notices
+
+
+def _checked(target: ModelTarget, run: HashRun) -> tuple[ManifestStatus | None, str | None]:
+    """The manifest check, or (None, why) when the committed manifest cannot be read."""
+    from modelseal.engine import check_target
+    from modelseal.errors import ManifestFormatError
+
+    try:
+        return check_target(target, run), None
+    except ManifestFormatError as exc:
+        return None, str(exc)

@@ -1,0 +1,422 @@
+"""The report model: what a run found for each model, as plain frozen dataclasses.
+
+Renderers read only these classes, so every output (PR comment, job summary, MR note,
+terminal text, JSON, JUnit) says the same thing. `Report.to_json` is the versioned
+JSON document described by `schema/report-v1.json`; `report_from_json` reads it back
+(e.g. a report relayed from a fork's workflow run), checking every field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from modelseal.errors import UsageError
+
+SCHEMA_VERSION = 1
+SCHEMA_ID = "https://modelseal.dev/schemas/report-v1.json"
+REPORT_KIND = "modelseal-report"
+
+
+class ModelState(str, Enum):
+    """What a model's signature and manifest say, most trustworthy first."""
+
+    VERIFIED = "verified"  # changed here, and the signature covers the new files
+    SIGNED_UNCHANGED = "signed-unchanged"  # not changed here; its signature verifies
+    AWAITING_SIGNATURE = "awaiting-signature"  # changed here; CI signs it on merge
+    MANIFEST_STALE = "manifest-stale"  # committed manifest does not match the files
+    SIGNATURE_INVALID = "signature-invalid"  # bad bundle, signature or tampered files
+    POLICY_VIOLATION = "policy-violation"  # valid signature by a signer not allowed
+    UNSIGNED = "unsigned"  # no signature; a failure only under a strict policy
+
+
+class Severity(str, Enum):
+    OK = "ok"
+    PENDING = "pending"
+    WARNING = "warning"
+    FAILURE = "failure"
+
+
+class Verdict(str, Enum):
+    """The one overall answer: can this be merged as far as model integrity goes."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+STATE_LABELS: Mapping[ModelState, str] = {
+    ModelState.VERIFIED: "verified",
+    ModelState.SIGNED_UNCHANGED: "signed, unchanged",
+    ModelState.AWAITING_SIGNATURE: "changed, awaiting signature on merge",
+    ModelState.MANIFEST_STALE: "manifest stale",
+    ModelState.SIGNATURE_INVALID: "signature invalid",
+    ModelState.POLICY_VIOLATION: "policy violation",
+    ModelState.UNSIGNED: "unsigned",
+}
+
+_SEVERITY: Mapping[ModelState, Severity] = {
+    ModelState.VERIFIED: Severity.OK,
+    ModelState.SIGNED_UNCHANGED: Severity.OK,
+    ModelState.AWAITING_SIGNATURE: Severity.PENDING,
+    ModelState.MANIFEST_STALE: Severity.FAILURE,
+    ModelState.SIGNATURE_INVALID: Severity.FAILURE,
+    ModelState.POLICY_VIOLATION: Severity.FAILURE,
+    ModelState.UNSIGNED: Severity.WARNING,
+}
+
+CHANGE_KINDS = ("added", "removed", "modified", "renamed")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file added, removed, modified or renamed (``old_path`` for a rename)."""
+
+    kind: str
+    path: str
+    old_path: str | None = None
+    size: int | None = None
+    old_size: int | None = None
+
+    @property
+    def size_delta(self) -> int | None:
+        """Bytes gained (negative: lost); None when a size it needs is unknown."""
+        if self.kind == "added":
+            return self.size
+        if self.kind == "removed":
+            return None if self.old_size is None else -self.old_size
+        if self.size is None or self.old_size is None:
+            return None
+        return self.size - self.old_size
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    """The file changes of one model, plus changed serialization settings."""
+
+    files: tuple[FileChange, ...] = ()
+    settings: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.settings)
+
+    @property
+    def size_delta(self) -> int | None:
+        """Bytes added minus bytes removed over the changes whose sizes are known (None:
+        files changed but no size is known)."""
+        known = [c.size_delta for c in self.files if c.size_delta is not None]
+        if self.files and not known:
+            return None
+        return sum(known)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for change in self.files if change.kind == kind)
+
+    def counts(self) -> dict[str, int]:
+        return {kind: self.count(kind) for kind in CHANGE_KINDS}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed, as far as the verified signature proves it (None where unknown)."""
+
+    method: str
+    identity: str | None = None
+    issuer: str | None = None
+    repository: str | None = None
+    workflow: str | None = None
+    ref: str | None = None
+    commit: str | None = None
+    run_url: str | None = None
+    key_hint: str | None = None
+    certificate_subject: str | None = None
+    rekor_log_index: int | None = None
+    integrated_time: datetime | None = None
+
+    @property
+    def display(self) -> str:
+        """A short name: identity, certificate subject, or the key's hint."""
+        if self.identity:
+            return self.identity
+        if self.certificate_subject:
+            return self.certificate_subject
+        return f"key sha256:{self.key_hint[:16]}" if self.key_hint else "unknown signer"
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """One model: its state, why, who signed it, and what changed.
+
+    ``changes`` is what the base..head range changes in the model (empty without a
+    base). ``mismatch`` lists the files that differ from what ``mismatch_source``
+    records: ``signature`` (tampered or not yet re-signed) or ``manifest`` (the
+    committed manifest is stale).
+    """
+
+    path: str
+    state: ModelState
+    message: str = ""
+    strict: bool = False
+    name: str = ""
+    signer: Signer | None = None
+    changes: FileChanges = field(default_factory=FileChanges)
+    mismatch: FileChanges = field(default_factory=FileChanges)
+    mismatch_source: str | None = None
+    root_digest: str | None = None
+    files: int | None = None
+    size: int | None = None
+    verify_command: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def severity(self) -> Severity:
+        if self.state is ModelState.UNSIGNED and self.strict:
+            return Severity.FAILURE
+        return _SEVERITY[self.state]
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found; ``report_id`` tells several reports in a PR apart."""
+
+    models: tuple[ModelReport, ...]
+    base: str | None = None
+    head: str | None = None
+    report_id: str | None = None
+    verify_command: str = ""
+    tool_version: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        severities = {model.severity for model in self.models}
+        if Severity.FAILURE in severities:
+            return Verdict.FAIL
+        if Severity.WARNING in severities:
+            return Verdict.WARN
+        return Verdict.PASS
+
+    def count(self, *states: ModelState) -> int:
+        return sum(1 for model in self.models if model.state in states)
+
+    def failing(self) -> list[ModelReport]:
+        return [m for m in self.models if m.severity is Severity.FAILURE]
+
+    @property
+    def summary(self) -> str:
+        """The one status line, without decoration: the verdict and the counts behind it."""
+        total = len(self.models)
+        if total == 0:
+            return "no models to report"
+        counts = Counter(model.state for model in self.models)
+        parts = [f"{counts[state]} {STATE_LABELS[state]}" for state in ModelState
+                 if counts[state]]
+        noun = "model" if total == 1 else "models"
+        failed = len(self.failing())
+        if failed:
+            head = f"{failed} of {total} {noun} failed"
+        elif self.verdict is Verdict.WARN:
+            head = f"{total} {noun} checked, with warnings"
+        else:
+            head = f"all {total} {noun} OK"
+        return f"{head}: " + ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return report_to_json(self)
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def _time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _changes_json(changes: FileChanges) -> dict[str, Any]:
+    return {
+        "files": [{"change": c.kind, "path": c.path, "old_path": c.old_path, "size": c.size,
+                   "old_size": c.old_size} for c in changes.files],
+        "settings": list(changes.settings),
+        "counts": changes.counts(),
+        "size_delta": changes.size_delta,
+    }
+
+
+def _signer_json(signer: Signer) -> dict[str, Any]:
+    return {
+        "method": signer.method, "identity": signer.identity, "issuer": signer.issuer,
+        "repository": signer.repository, "workflow": signer.workflow, "ref": signer.ref,
+        "commit": signer.commit, "run_url": signer.run_url, "key_hint": signer.key_hint,
+        "certificate_subject": signer.certificate_subject,
+        "rekor_log_index": signer.rekor_log_index,
+        "integrated_time": _time(signer.integrated_time),
+    }
+
+
+def _model_json(model: ModelReport) -> dict[str, Any]:
+    return {
+        "path": model.path, "name": model.name, "state": model.state.value,
+        "label": model.label, "severity": model.severity.value, "strict": model.strict,
+        "message": model.message,
+        "signer": _signer_json(model.signer) if model.signer else None,
+        "changes": _changes_json(model.changes),
+        "mismatch": _changes_json(model.mismatch), "mismatch_source": model.mismatch_source,
+        "root_digest": model.root_digest, "files": model.files, "size": model.size,
+        "verify_command": model.verify_command, "warnings": list(model.warnings),
+    }
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    """The report as the versioned JSON document (see schema/report-v1.json)."""
+    return {
+        "$schema": SCHEMA_ID,
+        "kind": REPORT_KIND,
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": report.tool_version,
+        "id": report.report_id,
+        "base": report.base,
+        "head": report.head,
+        "verdict": report.verdict.value,
+        "summary": report.summary,
+        "counts": {state.value: report.count(state) for state in ModelState},
+        "verify_command": report.verify_command,
+        "models": [_model_json(model) for model in report.models],
+    }
+
+
+MAX_JSON_MODELS = 10_000
+MAX_JSON_FILES = 1_000_000
+
+
+class _Reader:
+    """Reads an untrusted report document field by field; errors name the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, message: str) -> UsageError:
+        return UsageError(f"{self.source}: not a modelseal report: {message}")
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"{where} must be an object")
+        return value
+
+    def str_(self, data: dict[str, Any], key: str, where: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key} must be a string")
+        return value
+
+    def opt_str(self, data: dict[str, Any], key: str, where: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"{where}.{key} must be a string or null")
+        return value
+
+    def opt_int(self, data: dict[str, Any], key: str, where: str) -> int | None:
+        value = data.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise self.fail(f"{where}.{key} must be an integer or null")
+        return value
+
+    def str_list(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{where}.{key} must be a list of strings")
+        return tuple(value)
+
+    def time(self, data: dict[str, Any], key: str, where: str) -> datetime | None:
+        text = self.opt_str(data, key, where)
+        if text is None:
+            return None
+        try:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise self.fail(f"{where}.{key} must be a UTC time like 2025-01-31T12:00:00Z")\
+                from None
+
+    def changes(self, value: Any, where: str) -> FileChanges:
+        data = self.obj(value, where)
+        items = data.get("files", [])
+        if not isinstance(items, list) or len(items) > MAX_JSON_FILES:
+            raise self.fail(f"{where}.files must be a list")
+        files = []
+        for item in items:
+            entry = self.obj(item, f"{where}.files[]")
+            kind = self.str_(entry, "change", f"{where}.files[]")
+            if kind not in CHANGE_KINDS:
+                raise self.fail(f"{where}.files[].change must be one of {CHANGE_KINDS}")
+            files.append(FileChange(kind, self.str_(entry, "path", where),
+                                    self.opt_str(entry, "old_path", where),
+                                    self.opt_int(entry, "size", where),
+                                    self.opt_int(entry, "old_size", where)))
+        return FileChanges(tuple(files), self.str_list(data, "settings", where))
+
+    def signer(self, value: Any) -> Signer | None:
+        if value is None:
+            return None
+        data = self.obj(value, "signer")
+        text = {key: self.opt_str(data, key, "signer") for key in (
+            "identity", "issuer", "repository", "workflow", "ref", "commit", "run_url",
+            "key_hint", "certificate_subject")}
+        return Signer(method=self.str_(data, "method", "signer"), **text,
+                      rekor_log_index=self.opt_int(data, "rekor_log_index", "signer"),
+                      integrated_time=self.time(data, "integrated_time", "signer"))
+
+    def model(self, value: Any) -> ModelReport:
+        data = self.obj(value, "models[]")
+        where = "models[]"
+        try:
+            state = ModelState(self.str_(data, "state", where))
+        except ValueError:
+            raise self.fail(f"{where}.state is not a known state") from None
+        strict = data.get("strict", False)
+        if not isinstance(strict, bool):
+            raise self.fail(f"{where}.strict must be true or false")
+        return ModelReport(
+            path=self.str_(data, "path", where), state=state,
+            message=self.opt_str(data, "message", where) or "", strict=strict,
+            name=self.opt_str(data, "name", where) or "",
+            signer=self.signer(data.get("signer")),
+            changes=self.changes(data.get("changes", {}), f"{where}.changes"),
+            mismatch=self.changes(data.get("mismatch", {}), f"{where}.mismatch"),
+            mismatch_source=self.opt_str(data, "mismatch_source", where),
+            root_digest=self.opt_str(data, "root_digest", where),
+            files=self.opt_int(data, "files", where), size=self.opt_int(data, "size", where),
+            verify_command=self.opt_str(data, "verify_command", where) or "",
+            warnings=self.str_list(data, "warnings", where),
+        )
+
+    def report(self, value: Any) -> Report:
+        data = self.obj(value, "the document")
+        if data.get("kind") != REPORT_KIND:
+            raise self.fail(f"kind must be {REPORT_KIND!r}")
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise self.fail(f"schema_version {data.get('schema_version')!r} is not supported "
+                            f"(this modelseal reads {SCHEMA_VERSION})")
+        models = data.get("models")
+        if not isinstance(models, list) or len(models) > MAX_JSON_MODELS:
+            raise self.fail("models must be a list")
+        return Report(
+            models=tuple(self.model(item) for item in models),
+            base=self.opt_str(data, "base", "report"), head=self.opt_str(data, "head", "report"),
+            report_id=self.opt_str(data, "id", "report"),
+            verify_command=self.opt_str(data, "verify_command", "report") or "",
+            tool_version=self.opt_str(data, "tool_version", "report") or "",
+        )
+
+
+def report_from_json(data: Any, *, source: str = "report") -> Report:
+    """Read a report document back; anything malformed is a UsageError naming the field."""
+    return _Reader(source).report(data)
