@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
     state: ForgeState
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:

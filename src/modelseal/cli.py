@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from modelseal import __version__, cli_action, cli_git, cli_signing, cli_stores
+from modelseal import __version__, cli_action, cli_git, cli_report, cli_signing, cli_stores
 from modelseal.engine import HashRun
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_stores.add_commands(commands)
     cli_git.add_commands(commands)
     cli_action.add_commands(commands)
+    cli_report.add_commands(commands)
     return parser
 
 
