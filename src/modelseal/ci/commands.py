@@ -73,7 +73,7 @@ def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[st
     """The JSON report (the one hashing pass); markdown and summary render from it."""
     base_args = ["--base", base] if base else []
     return ["report", *model_args(inputs), *base_args, *policy_args(inputs.policy),
-            *trust_args(inputs), "--format", "json", "--output", str(output)]
+            *trust_args(inputs), "--no-progress", "--format", "json", "--output", str(output)]
 
 
 def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
@@ -81,8 +81,9 @@ def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
     return ["report", "--from-json", str(report_json), "--format", fmt, "--output", str(output)]
 
 
-def comment_argv(report_json: Path) -> list[str]:
-    return ["comment", "--github", "--report", str(report_json)]
+def comment_argv(report_json: Path, relay_dir: Path) -> list[str]:
+    """Post or update the sticky comment; with a read-only token, leave it in ``relay_dir``."""
+    return ["comment", "--github", "--report", str(report_json), "--relay-dir", str(relay_dir)]
 
 
 def relay_argv(directory: Path) -> list[str]:

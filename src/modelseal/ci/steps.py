@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -277,31 +278,28 @@ def wants_comment(mode: str, ctx: Context) -> bool:
     return True
 
 
+RELAY_ARTIFACT = "modelseal-comment"
+
+
 def post_comment(step: Step, report_json: Path) -> dict[str, str]:
     """Post or update the sticky comment; when the token may not, prepare the relay."""
     if not wants_comment(step.inputs.comment, step.ctx):
         return {}
-    if step.modelseal(commands.comment_argv(report_json)).returncode == EXIT_OK:
-        return {}
-    relay_dir = write_relay(step, report_json)
-    why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
-           else "the token may lack `permissions: pull-requests: write`")
-    annotate("warning", f"could not post the pull request comment ({why}); the report is in "
-                        "the job summary, and the workflow_run relay "
-                        "(examples/github/modelseal-comment.yml) can post it",
-             title="modelseal")
-    return {"relay-path": str(relay_dir)}
-
-
-def write_relay(step: Step, report_json: Path) -> Path:
-    """The files the relay workflow needs: the report and which pull request it is for."""
     relay_dir = step.out_dir / "relay"
-    relay_dir.mkdir(exist_ok=True)
-    (relay_dir / "report.json").write_bytes(report_json.read_bytes())
-    meta = {"pr": step.ctx.pr_number, "head_sha": step.ctx.head_sha,
-            "repository": step.ctx.repository}
-    (relay_dir / "pr.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return relay_dir
+    shutil.rmtree(relay_dir, ignore_errors=True)
+    done = step.modelseal(commands.comment_argv(report_json, relay_dir))
+    if (relay_dir / "pr.json").is_file():
+        why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
+               else "the token may lack `permissions: pull-requests: write`")
+        annotate("notice", f"the pull request comment was not posted ({why}); the report is "
+                           f"in the job summary and in the {RELAY_ARTIFACT} artifact, which "
+                           "the workflow_run relay (examples/github/modelseal-comment.yml) "
+                           "posts", title="modelseal")
+        return {"relay-path": str(relay_dir)}
+    if done.returncode != EXIT_OK:
+        annotate("warning", "could not post the pull request comment (see the log above); "
+                            "the report is in the job summary", title="modelseal")
+    return {}
 
 
 # --- check and relay ---------------------------------------------------------------
