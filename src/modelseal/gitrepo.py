@@ -68,7 +68,14 @@ class GitRepo:
 
     def staged_changes(self) -> list[Change]:
         """What the next commit changes, deletions included (renames as delete + add)."""
-        base = "HEAD" if self.has_commits() else EMPTY_TREE
+        try:
+            return self._staged_since("HEAD")
+        except GitCommandError:
+            if self.has_commits():
+                raise
+            return self._staged_since(EMPTY_TREE)  # the first commit
+
+    def _staged_since(self, base: str) -> list[Change]:
         return _changes(self._lines("diff", "--cached", "--name-status", "--no-renames",
                                     "-z", base, "--"))
 

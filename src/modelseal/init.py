@@ -249,11 +249,11 @@ def _shown(path: Path) -> str:
 
 HOOK_MARKER = "# modelseal-hook:"
 _HOOK_COMMANDS = {
-    "pre-commit": ("hook manifest",
+    "pre-commit": ("manifest",
                    "Regenerates the manifests of the models this commit touches; the commit\n"
                    "# stops when one was written, so it can be reviewed and staged.",
                    "exit 1"),
-    "post-merge": ("hook verify",
+    "post-merge": ("verify",
                    "After a merge or pull, verifies the signatures of the models it changed\n"
                    "# with the policy in .modelseal.yaml (fails only under policy.strict).",
                    "exit 0"),
@@ -269,9 +269,9 @@ def hook_script(name: str, python: str = "") -> str:
 # {purpose}
 INSTALL_PYTHON={shlex.quote(python)}
 if [ -n "$INSTALL_PYTHON" ] && [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m modelseal {command}
+    exec "$INSTALL_PYTHON" -m modelseal.hooks {command}
 elif command -v modelseal >/dev/null 2>&1; then
-    exec modelseal {command}
+    exec modelseal hook {command}
 fi
 echo "modelseal: not found (pip install modelseal, or remove this hook: $0)" >&2
 {missing}
