@@ -129,7 +129,7 @@ class GitRepo:
             _, kind, _, data = self._repo.git.get_object_data(f"{revision}:{path}")
         except (GitCommandError, ValueError):
             return None
-        return data if kind == "blob" else None
+        return data if kind in ("blob", b"blob") else None  # GitPython gives bytes here
 
     def tree_sizes(self, revision: str, prefix: str) -> dict[str, int]:
         """Size of every file under ``prefix`` at ``revision``, by repository path.
