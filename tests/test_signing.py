@@ -283,3 +283,23 @@ def test_sign_every_configured_model(tmp_path: Path, key_pair: tuple[Path, Path]
     result = run_modelseal(["verify", "--key", str(key_pair[1])], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("verified") == 2
+
+
+def test_version_and_check_import_no_signing_code(model: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from modelseal import cli\n"
+        "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+        f"assert cli.main(['check', {str(model)!r}]) == 0\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('sigstore', 'model_signing')\n"
+        "         or m in ('modelseal.signing', 'modelseal.verifying', 'modelseal.policy',\n"
+        "                  'modelseal.bundle')]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -513,3 +513,14 @@ def test_offline_fallback_notice(oms_fixtures: Path, capsys: Any) -> None:
                            capsys)
     assert code == 0
     assert "modelseal: notice:" in err and "embedded" in err
+
+
+def test_hostile_json_is_rejected_in_linear_time(signed: Signed, capsys: Any) -> None:
+    import time
+
+    for data in (b'"' + b'\\"' * 2_000_000, b"[]" * 2_000_000, b"[" * 3_000_000):
+        signed.sig.write_bytes(data)
+        started = time.monotonic()
+        code, _, err = signed.verify(capsys)
+        assert_one_line_error(code, err)
+        assert time.monotonic() - started < 10

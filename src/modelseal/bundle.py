@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -37,8 +39,11 @@ METHOD_CERTIFICATE = "certificate"
 METHOD_SIGSTORE = "sigstore"
 METHODS = (METHOD_SIGSTORE, METHOD_KEY, METHOD_CERTIFICATE)
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# A string runs to its closing quote or to the end of the input, so every match
+# succeeds and nothing is rescanned: linear even on hostile input.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 
 
 class BundleError(CheckFailed):
@@ -152,17 +157,23 @@ def loads_bounded(data: bytes, source: str) -> Any:
     """``json.loads`` after checking the nesting depth, so hostile input cannot recurse."""
     if not data.strip():
         raise BundleError(f"{source} is empty")
-    depth = deepest = 0
-    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            raise BundleError(f"{source}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if _nesting_exceeds(data, MAX_JSON_DEPTH):
+        raise BundleError(f"{source}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise BundleError(f"{source} is not valid JSON (truncated or corrupted?): "
                           f"{_one_line(exc)}") from None
+
+
+def _nesting_exceeds(data: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (all loops in C)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", data).translate(_DEPTH_STEP, _NOT_BRACKETS)
+    # each opening bracket is 2, each closing one 0: minus one gives the depth change
+    depths = itertools.accumulate(map(operator.sub, brackets, itertools.repeat(1)))
+    return max(depths, default=0) > limit
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from modelseal.config import PolicyConfig, SignerRule
 from modelseal.errors import CheckFailed, UsageError
@@ -421,11 +422,11 @@ def check_not_before(policy: Policy, signed_at: datetime | None, how: str) -> No
                               f"than policy not_before {limit}")
 
 
-def load_public_keys(paths: Sequence[Path]) -> list[tuple[Path, object]]:
+def load_public_keys(paths: Sequence[Path]) -> list[tuple[Path, PublicKeyTypes]]:
     """The PEM public keys at ``paths``; a bad file is a usage error naming it."""
     from cryptography.hazmat.primitives import serialization
 
-    keys: list[tuple[Path, object]] = []
+    keys: list[tuple[Path, PublicKeyTypes]] = []
     for path in paths:
         try:
             data = path.read_bytes()

@@ -35,6 +35,7 @@ from modelseal.bundle import (
 from modelseal.engine import HashRun, ManifestStatus, check_target
 from modelseal.errors import CheckFailed, ModelsealError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
+from modelseal.policy import load_certificates
 from modelseal.targets import ModelTarget
 
 if TYPE_CHECKING:
@@ -195,18 +196,6 @@ class KeySigner:
     def sign(self, payload: bytes) -> bytes:
         return build_bundle(key_material(self._key.public_key()), payload,
                             _ecdsa_sign(self._key, payload))
-
-
-def load_certificates(paths: Sequence[Path], what: str) -> list[x509.Certificate]:
-    found: list[x509.Certificate] = []
-    for path in paths:
-        try:
-            found.extend(x509.load_pem_x509_certificates(path.read_bytes()))
-        except OSError as exc:
-            raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
-        except ValueError:
-            raise UsageError(f"{what} {path} holds no PEM certificate") from None
-    return found
 
 
 class CertificateSigner:
