@@ -51,8 +51,8 @@ class Verdict(str, Enum):
 
 STATE_LABELS: Mapping[ModelState, str] = {
     ModelState.VERIFIED: "verified",
-    ModelState.SIGNED_UNCHANGED: "signed, unchanged",
-    ModelState.AWAITING_SIGNATURE: "changed, awaiting signature on merge",
+    ModelState.SIGNED_UNCHANGED: "signed and unchanged",
+    ModelState.AWAITING_SIGNATURE: "awaiting signature on merge",
     ModelState.MANIFEST_STALE: "manifest stale",
     ModelState.SIGNATURE_INVALID: "signature invalid",
     ModelState.POLICY_VIOLATION: "policy violation",
@@ -146,6 +146,17 @@ class Signer:
         if self.certificate_subject:
             return self.certificate_subject
         return f"key sha256:{self.key_hint[:16]}" if self.key_hint else "unknown signer"
+
+    @property
+    def short(self) -> str:
+        """A compact name for a table cell: ``owner/repo · sign.yml@main`` for CI
+        signers, else the display name cut to 60 characters (details show it whole)."""
+        if self.repository and self.workflow:
+            workflow = self.workflow.rsplit("/", 1)[-1]
+            ref = (self.ref or "").removeprefix("refs/heads/").removeprefix("refs/tags/")
+            return f"{self.repository} · {workflow}" + (f"@{ref}" if ref else "")
+        name = self.display
+        return name if len(name) <= 60 else name[:59] + "…"
 
 
 @dataclass(frozen=True)
