@@ -186,12 +186,12 @@ def test_user_template_extends_and_is_escaped(tmp_path: Path) -> None:
 def test_template_errors_are_usage_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.j2"
     broken.write_text("{% for %}")
-    with pytest.raises(UsageError, match="broken.j2"):
+    with pytest.raises(UsageError, match=r"broken\.j2"):
         render(samples.mixed(), "markdown", template=broken)
     with pytest.raises(UsageError, match="does not apply"):
         render(samples.mixed(), "json", template=broken)
     missing = tmp_path / "missing.j2"
-    with pytest.raises(UsageError, match="missing.j2"):
+    with pytest.raises(UsageError, match=r"missing\.j2"):
         render(samples.mixed(), "markdown", template=missing)
 
 
