@@ -149,6 +149,8 @@ def test_demo_runs_and_leaves_the_checkout_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every check behaved as expected" in result.stdout
     assert "~ modified  model.safetensors" in result.stdout
+    assert "wrote model.sig" in result.stdout
+    assert "the signature no longer matches the bytes on disk" in result.stdout
     assert sorted(p.name for p in (REPO_ROOT / "examples" / "tiny-model").iterdir()) == before
 
 

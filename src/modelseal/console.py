@@ -33,7 +33,8 @@ def diff_lines(diff: ManifestDiff, limit: int = 200) -> list[str]:
     return lines
 
 
-def print_check(statuses: Sequence[ManifestStatus], out: TextIO = sys.stdout) -> None:
+def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     stale = [s for s in statuses if s.stale]
     for status in statuses:
         name = status.target.display
@@ -53,7 +54,8 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO = sys.stdout) ->
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
 
 
-def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO = sys.stdout) -> None:
+def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     for status in statuses:
         name = status.target.display
         manifest = status.target.manifest_path
@@ -83,7 +85,8 @@ def status_json(status: ManifestStatus) -> dict[str, Any]:
     }
 
 
-def print_json(data: Any, out: TextIO = sys.stdout) -> None:
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False)
     out.write("\n")
 

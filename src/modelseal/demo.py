@@ -48,7 +48,8 @@ class _Narrator:
         print(f"   {text}", file=self.out)
 
 
-def run(keep: bool = False, out: TextIO = sys.stdout) -> int:
+def run(keep: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     """Run the demo; 0 when every step behaved as it should."""
     workdir = Path(tempfile.mkdtemp(prefix="modelseal-demo-"))
     try:
@@ -69,7 +70,8 @@ def _walkthrough(model: Path, say: _Narrator) -> bool:
     target = ModelTarget(model, HashOptions(), label=model.name)
     run = engine.HashRun(use_cache=False, progress=False)
     steps: list[Callable[[ModelTarget, engine.HashRun, _Narrator], bool]] = [
-        _step_manifest, _step_check_clean, _step_tamper_and_check,
+        _step_manifest, _step_check_clean, _step_sign, _step_verify_clean,
+        _step_tamper_and_check, _step_verify_tampered,
     ]
     say.note(f"working on a copy of the example model in {model}")
     return all(step(target, run, say) for step in steps)
@@ -91,6 +93,61 @@ def _step_check_clean(target: ModelTarget, run: engine.HashRun, say: _Narrator) 
     status = engine.check_target(target, run)
     console.print_check([status], say.out)
     return not status.stale
+
+
+def _key_paths(target: ModelTarget) -> tuple[Path, Path]:
+    keys = target.path.parent / "keys"
+    return keys / "signing-key.pem", keys / "signing-key.pub.pem"
+
+
+def _step_sign(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from modelseal import signing
+
+    private_path, public_path = _key_paths(target)
+    say.say("Sign it. CI signs keylessly with its OIDC identity; here a fresh P-256 key "
+            "stands in", f"modelseal sign {target.path.name} --method key --key "
+                        f"keys/{private_path.name}")
+    key = ec.generate_private_key(ec.SECP256R1())
+    private_path.parent.mkdir()
+    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    public_path.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    prepared = signing.prepare(target, progress=False)
+    [bundle] = signing.sign_models([prepared], signing.KeySigner(key))
+    signing.write_signed(prepared, bundle)
+    say.note(f"wrote {prepared.signature_path.name} ({len(bundle)} bytes): a Sigstore "
+             "bundle whose DSSE payload is exactly model.manifest.json")
+    return prepared.signature_path.is_file()
+
+
+def _verify(target: ModelTarget, say: _Narrator, title: str) -> bool:
+    from modelseal import verifying
+    from modelseal.policy import Policy
+
+    _, public_path = _key_paths(target)
+    say.say(title, f"modelseal verify {target.path.name} --key keys/{public_path.name}")
+    options = verifying.VerifyOptions(policy=Policy(keys=(public_path,)), progress=False)
+    result = verifying.verify_target(target, options)
+    say.note(result.message if result.ok else f"{result.status}: {result.message}")
+    for line in console.diff_lines(result.diff) if result.diff else []:
+        print(line, file=say.out)
+    return result.ok
+
+
+def _step_verify_clean(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    return _verify(target, say, "Verify it, as anyone who pulls the model would")
+
+
+def _step_verify_tampered(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    rejected = not _verify(target, say, "Verify the tampered copy: the signature catches it")
+    say.note("exit status 1: the signature no longer matches the bytes on disk" if rejected
+             else "the tampered model was NOT rejected")
+    return rejected
 
 
 def _step_tamper_and_check(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
