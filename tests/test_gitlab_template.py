@@ -241,3 +241,8 @@ def test_readme_names_the_component_path_and_the_id_tokens_pattern() -> None:
     assert "extends: .modelseal-sign" in section
     assert "aud: sigstore" in section and "MODELSEAL_GITLAB_TOKEN" in section
     assert "--gitlab-project" in section and "MODELSEAL_PIP_SPEC" in section
+
+
+def test_readme_shows_the_example_pipeline() -> None:
+    first = re.findall(r"```yaml\n(.*?)```", _readme_gitlab_section(), re.S)[0]
+    assert yaml.safe_load(first) == yaml.safe_load(EXAMPLE_PIPELINE.read_text())
