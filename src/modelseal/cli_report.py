@@ -76,9 +76,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
-    cli_signing._add_model_options(sub)
+    cli_signing.add_model_options(sub)
     cli_signing.add_policy_options(sub)
-    cli_signing._add_verify_options(sub)
+    cli_signing.add_verify_options(sub)
     group = sub.add_argument_group("report")
     group.add_argument("--base", metavar="REV",
                        help="compare with this revision (its merge base with --head): what "
@@ -153,13 +153,14 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 def build_from_args(args: argparse.Namespace) -> Report:
     """Check, verify and compare the models the arguments name."""
-    from modelseal import verifying
+    from modelseal import cli_stores, verifying
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
-    models, config = cli_signing._targets(args)
+    models, config = cli_signing.resolve_models(args)
+    models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
     options = verifying.VerifyOptions(
         policy=cli_signing.policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,

@@ -160,6 +160,12 @@ def _targets(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None
     return models, config
 
 
+# The same options and model selection for other commands (cli_report: report, comment).
+add_model_options = _add_model_options
+add_verify_options = _add_verify_options
+resolve_models = _targets
+
+
 # --- sign --------------------------------------------------------------------------------
 
 
