@@ -17,8 +17,9 @@ It runs a composite ``action.yml`` the way the runner does, step by step:
 - ``uses:`` steps of third-party actions are simulated minimally: setup-python is a
   no-op answering ``python-path`` with the current interpreter; upload-artifact copies
   the paths into ``artifacts/<name>/`` (relative to their common directory, as the
-  real one does); download-artifact copies such a directory back; checkout is not
-  needed by the actions and is refused.
+  real one does); download-artifact copies such a directory back; checkout is a
+  no-op (each test prepares the job's workspace as a clone at the event's commit)
+  that insists on ``persist-credentials: false``.
 
 What the harness shortcuts: the real action creates a venv and pip-installs modelseal
 from the action's checkout. Tests set ``MODELSEAL_ACTION_PYTHON`` (which the action
@@ -499,6 +500,7 @@ class CompositeRunner:
             "actions/setup-python": self._setup_python,
             "actions/upload-artifact": self._upload_artifact,
             "actions/download-artifact": self._download_artifact,
+            "actions/checkout": self._checkout,
         }
 
     def inputs(self, given: Mapping[str, Any], contexts: Mapping[str, Any]) -> dict[str, str]:
@@ -608,6 +610,11 @@ class CompositeRunner:
     def _setup_python(self, with_: dict[str, str]) -> dict[str, str]:
         return {"python-path": sys.executable,
                 "python-version": ".".join(map(str, sys.version_info[:3]))}
+
+    def _checkout(self, with_: dict[str, str]) -> dict[str, str]:
+        if with_.get("persist-credentials") != "false":
+            raise RuntimeError("checkout must not persist the job token (persist-credentials)")
+        return {"ref": self.job.ref, "commit": self.job.sha}
 
     def _upload_artifact(self, with_: dict[str, str]) -> dict[str, str]:
         paths = [self.job.workspace / line.strip() for line in with_["path"].splitlines()
@@ -737,3 +744,59 @@ def release_server(token: str) -> Iterator[ReleaseState]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- a workflow job (for the example workflows) -----------------------------------------
+
+
+def run_workflow_job(job: Job, workflow: Path, job_id: str, local: Mapping[str, Path],
+                     env: Mapping[str, str] | None = None,
+                     extra_with: Mapping[str, str] | None = None) -> list[StepRun]:
+    """Run one job of an example workflow: its modelseal steps (``local`` maps each
+    ``uses:`` name to an action directory here, ``extra_with`` adds inputs to them, e.g.
+    the local Sigstore stack's issuer), simulated third-party actions and ``run:``
+    steps. Returns the step results; an ``if:``-false job returns []."""
+    spec = yaml.safe_load(workflow.read_text())["jobs"][job_id]
+    contexts: dict[str, Any] = {
+        "github": job.github_context(workflow.parent), "env": {**job.base_env(), **(env or {})},
+        "runner": {"temp": str(job.temp), "os": "Linux", "arch": "X64"}, "steps": {},
+        "inputs": {}, "secrets": {}, "vars": {}, "matrix": {}, "strategy": {}, "job": {}}
+    if not condition(spec.get("if"), contexts, failed=False):
+        return []
+    helper = CompositeRunner(job, local[next(iter(local))])
+    results: list[StepRun] = []
+    failed = False
+    for index, step in enumerate(spec["steps"]):
+        name = step.get("name") or f"step {index}"
+        if not condition(step.get("if"), contexts, failed):
+            result = StepRun(name, "skipped")
+        else:
+            result = _workflow_step(helper, job, step, name, contexts, local, env,
+                                    extra_with or {})
+            if result.outcome == "failure" and step.get("continue-on-error"):
+                contexts["steps"][step.get("id", "")] = {"outputs": result.outputs,
+                                                         "outcome": "failure",
+                                                         "conclusion": "success"}
+                results.append(result)
+                continue
+        helper._record(step, contexts, result)
+        results.append(result)
+        failed = failed or result.outcome == "failure"
+    return results
+
+
+def _workflow_step(helper: CompositeRunner, job: Job, step: Mapping[str, Any], name: str,
+                   contexts: dict[str, Any], local: Mapping[str, Path],
+                   env: Mapping[str, str] | None, extra_with: Mapping[str, str]) -> StepRun:
+    with_ = {key: interpolate(value, contexts) for key, value in (step.get("with") or {}).items()}
+    uses = step.get("uses", "")
+    action = uses.partition("@")[0]
+    if action in local:
+        run = CompositeRunner(job, local[action]).run({**with_, **extra_with}, env)
+        outcome = "success" if run.succeeded else "failure"
+        return StepRun(name, outcome, run.log, "", run.outputs)
+    if uses:
+        return helper._uses(uses, name, with_)
+    step_env = {key: interpolate(value, contexts) for key, value in (step.get("env") or {}).items()}
+    return helper._run_script({**step, "shell": "bash"}, name,
+                              {**contexts["env"], **step_env}, [])

@@ -98,6 +98,7 @@ class Context:
     temp: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")))
     event: Mapping[str, Any] = field(default_factory=dict)
     oidc_available: bool = False
+    workflow_ref: str = ""  # OWNER/REPO/.github/workflows/FILE@REF
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Context:
@@ -115,7 +116,15 @@ class Context:
             event=load_event(env.get("GITHUB_EVENT_PATH", "")),
             oidc_available=bool(env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
                                 and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+            workflow_ref=env.get("GITHUB_WORKFLOW_REF", ""),
         )
+
+    @property
+    def workflow_path(self) -> str | None:
+        """The running workflow's file (``.github/workflows/sign.yml``), when known."""
+        prefix = f"{self.repository}/"
+        path = self.workflow_ref.split("@", 1)[0]
+        return path[len(prefix):] if self.repository and path.startswith(prefix) else None
 
     @property
     def pull_request(self) -> Mapping[str, Any] | None:

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +133,23 @@ def workspace_relative(path: str, ctx: Context) -> str:
         return str(full)
 
 
+def presign_inputs(inputs: ActionInputs, ctx: Context) -> ActionInputs:
+    """The policy that decides whether a model is already signed: the inputs' signer
+    overrides when given, else this very workflow (repository, workflow file, ref)."""
+    policy = inputs.policy
+    if policy.identity or policy.identity_regex or policy.repository or policy.workflow \
+            or policy.ref or not ctx.workflow_path:
+        return inputs
+    current = replace(policy, repository=ctx.repository, workflow=ctx.workflow_path,
+                      ref=ctx.ref)
+    return replace(inputs, policy=current)
+
+
 def sign(step: Step) -> StepResult:
     """Sign every model whose signature is missing or no longer matches; publish them."""
     require_oidc(step.ctx, step.env)
-    before = step.modelseal(commands.verify_argv(step.inputs), capture=True)
+    presign = presign_inputs(step.inputs, step.ctx)
+    before = step.modelseal(commands.verify_argv(presign), capture=True)
     if before.returncode == EXIT_USAGE:
         return StepResult(EXIT_USAGE)
     statuses = model_statuses(load_json(before.stdout, "`modelseal verify` output"))
