@@ -40,6 +40,33 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_CHILD_LOOP = """
+import hashlib, sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+def digest(path):
+    hasher = hashlib.sha256()
+    view = memoryview(bytearray(1024 * 1024))
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(view):
+            hasher.update(view[:n])
+    return hasher.digest()
+
+files = sorted(p for p in Path(sys.argv[1]).iterdir() if p.is_file())
+with ThreadPoolExecutor(int(sys.argv[2])) as pool:
+    list(pool.map(digest, files))
+"""
+
+
+def _child_hashlib(ctx: Context, model: Path) -> tuple[float, float]:
+    """The bare_hashlib loop in a fresh interpreter: what a minimal hashing CLI costs."""
+    (model / "model.manifest.json").unlink(missing_ok=True)
+    done = run([sys.executable, "-c", _CHILD_LOOP, str(model), str(HASHLIB_THREADS)],
+               env=ctx.env)
+    return done.seconds, done.cpu_seconds
+
+
 def _sha256_file(path: Path) -> bytes:
     hasher = hashlib.sha256()
     view = memoryview(bytearray(data.MIB))
@@ -123,10 +150,17 @@ def large(ctx: Context) -> list[Row]:
     model = files[0].parent
     label = ctx.sizes.large_label
     log(f"large: {ctx.sizes.rounds} round(s) over {label}")
-    extra: list[tuple[str, Measure]] = [("hashlib x2", lambda: bare_hashlib(files))]
+    extra: list[tuple[str, Measure]] = [("hashlib x2", lambda: bare_hashlib(files)),
+                                        ("hashlib x2 child", lambda: _child_hashlib(ctx, model))]
     samples, cpu, note = _compare_with_reference(ctx, model, files, extra)
     rows = [_ratio_row(f"manifest {label} vs hashlib", samples, "modelseal", "hashlib x2",
                        BUDGET_VS_HASHLIB, cpu=cpu)]
+    info = _ratio_row(f"manifest {label} vs hashlib in a child", samples, "modelseal",
+                      "hashlib x2 child", BUDGET_VS_HASHLIB, cpu=cpu,
+                      note="informational: the same loop as a fresh `python -c` process "
+                           "(interpreter start-up and a cold process on both sides)")
+    info.passed, info.target = None, f"(<= {BUDGET_VS_HASHLIB:g}x)"
+    rows.append(info)
     if "model_signing" in samples:
         rows.append(_ratio_row(f"manifest {label} vs model_signing", samples, "modelseal",
                                "model_signing", BUDGET_VS_REFERENCE_LARGE, note, cpu))
