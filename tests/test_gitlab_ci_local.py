@@ -227,6 +227,8 @@ def test_sign_on_main_then_verify_and_note_in_a_merge_request(project: Project) 
         (note,) = gitlab.threads[f"{PROJECT_ID}!{MR_IID}"]
         first_body = str(note["body"])
         assert first_body.startswith("<!-- modelseal-report") and MODEL in first_body
+        # the example's policy inputs reached the verifier (the note's "verify locally")
+        assert f"--gitlab-project {PROJECT}" in first_body and f"--ref {MAIN}" in first_body
         assert NOTE_TOKEN not in verified.output
 
         # the next pipeline changes a weight: the job fails and the same note says why
