@@ -198,3 +198,19 @@ def test_relay_example_never_checks_out_the_fork() -> None:
     assert not any("checkout" in s.get("uses", "") for s in job["steps"])
     assert "# zizmor: ignore[dangerous-triggers]" in (EXAMPLES / "modelseal-comment.yml"
                                                        ).read_text()
+
+
+def test_readme_documents_the_action() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## GitHub Action\n"):]
+    for needle in ("permissions: {}", "id-token: write", "pull-requests: write",
+                   "repository: ${{ github.repository }}",
+                   "workflow: .github/workflows/sign.yml", "ref: refs/heads/main",
+                   "--repository OWNER/REPO --workflow .github/workflows/sign.yml "
+                   "--ref refs/heads/main", "modelseal-comment.yml", "MODELSEAL_ACTION_PYTHON"):
+        assert needle in section, needle
+    for name in load(ACTIONS[0])["inputs"]:
+        assert f"`{name}`" in section, name
+    for action, (sha, tag) in PINS.items():
+        for match in re.finditer(rf"{action}@(\S+) # (\S+)", section):
+            assert (match[1], match[2]) == (sha, tag)

@@ -247,6 +247,8 @@ def verify(step: Step) -> StepResult:
     report_json.unlink(missing_ok=True)
     done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))
     if done.returncode == EXIT_USAGE or not report_json.is_file():
+        annotate("error", "modelseal could not build the report (see the log above)",
+                 title=f"modelseal {step.inputs.command}")
         return StepResult(EXIT_USAGE, {"verified": "false"})
     document = load_json(report_json.read_text(encoding="utf-8"), str(report_json))
     report_md = step.out_dir / "report.md"
