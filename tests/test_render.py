@@ -202,3 +202,38 @@ def test_unknown_sizes_are_dashes_not_zero() -> None:
                                         mismatch_source="signature"))
     assert "| modified | `w.bin` | 10 B | — |" in render(report, "markdown")
     assert json.loads(render(report, "json"))["models"][0]["mismatch"]["size_delta"] is None
+
+
+def test_any_file_name_is_one_code_cell() -> None:
+    """Property: whatever a file is called, it renders as exactly one table cell holding
+    exactly its (visible) name, and adds no HTML element of its own."""
+    pytest.importorskip("cmarkgfm")
+    import html as html_module
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from modelseal.report.escape import visible
+
+    alphabet = st.characters(codec="utf-8", exclude_categories=("Cs",))
+    specials = st.sampled_from([*"`|<>&*_[]()!#\\@~-:\n\r\t ", "-->", "<!--", "```"])
+    names = st.lists(st.one_of(specials, st.text(alphabet, max_size=3)), min_size=1,
+                     max_size=12).map("".join).filter(bool)
+
+    @settings(max_examples=150, deadline=None)
+    @given(names)
+    def check(name: str) -> None:
+        changes = FileChanges((FileChange("added", name, size=1),))
+        report = samples.report(ModelReport("m", ModelState.SIGNATURE_INVALID,
+                                            mismatch=changes, mismatch_source="signature"))
+        page = gfm_html(render(report, "markdown"))
+        cells = re.findall(r"<tr>\s*<td>added</td>\s*<td>(.*?)</td>", page, flags=re.S)
+        expected = html_module.escape(visible(name), quote=False).replace('"', "&quot;")
+        assert len(cells) == 1
+        match = re.fullmatch(r"<code>(.*)</code>", cells[0], flags=re.S)
+        assert match is not None, cells[0]
+        # a code span of only spaces keeps them all (CommonMark); compare without them
+        assert match[1].strip(" ") == expected.strip(" ")
+        assert page.count("<details") == 1 and page.count("<table>") == 2
+
+    check()
