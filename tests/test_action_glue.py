@@ -86,20 +86,32 @@ def test_policy_inputs_become_verify_flags() -> None:
         repository="acme/models", workflow=".github/workflows/sign.yml", ref="refs/heads/main",
         issuer="https://issuer", strict=True))
     assert commands.verify_argv(inputs) == [
-        "verify", "m", "--config", "c.yaml", "--issuer", "https://issuer", "--repository",
-        "acme/models", "--workflow", ".github/workflows/sign.yml", "--ref", "refs/heads/main",
-        "--strict", "--trust-config", "t.json", "--no-progress", "--format", "json"]
+        "verify", "--config=c.yaml", "--issuer=https://issuer", "--repository=acme/models",
+        "--workflow=.github/workflows/sign.yml", "--ref=refs/heads/main", "--strict",
+        "--trust-config=t.json", "--no-progress", "--format", "json", "--", "m"]
     assert commands.sign_argv(inputs, ["m"]) == [
-        "sign", "m", "--config", "c.yaml", "--method", "sigstore", "--trust-config", "t.json",
-        "--no-progress"]
+        "sign", "--config=c.yaml", "--method", "sigstore", "--trust-config=t.json",
+        "--no-progress", "--", "m"]
+
+
+def test_inputs_cannot_pass_for_options(tmp_path: Path) -> None:
+    """A path or policy value starting with '-' stays a value (argv, never a shell)."""
+    inputs = ActionInputs(paths=("--key=/etc/passwd", "m"), policy=Policy(identity="-x"))
+    argv = commands.verify_argv(inputs)
+    assert argv[-3:] == ["--", "--key=/etc/passwd", "m"] and "--identity=-x" in argv
+    from modelseal.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert args.paths == ["--key=/etc/passwd", "m"] and args.identity == "-x"
+    assert args.policy_keys == []
 
 
 def test_report_and_comment_command_lines(tmp_path: Path) -> None:
     inputs = ActionInputs(policy=Policy(identity="x@y"))
     argv = commands.report_argv(inputs, BASE, tmp_path / "r.json")
-    assert argv[:3] == ["report", "--base", BASE] and "--identity" in argv
-    assert argv[-4:] == ["--format", "json", "--output", str(tmp_path / "r.json")]
-    assert commands.report_argv(inputs, None, tmp_path / "r.json")[1] == "--identity"
+    assert argv[:3] == ["report", f"--base={BASE}", "--identity=x@y"]
+    assert argv[-3:] == ["--format", "json", f"--output={tmp_path / 'r.json'}"]
+    assert commands.report_argv(inputs, None, tmp_path / "r.json")[1] == "--identity=x@y"
     assert commands.comment_argv(tmp_path / "r.json", tmp_path / "relay")[:2] == \
         ["comment", "--github"]
     assert commands.display(["verify", "a b"]) == "modelseal verify 'a b'"

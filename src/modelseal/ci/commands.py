@@ -26,12 +26,18 @@ class Completed:
     stdout: str = ""
 
 
-def model_args(inputs: ActionInputs) -> list[str]:
-    """The model paths and ``--config``, shared by every command."""
-    args = list(inputs.paths)
-    if inputs.config:
-        args += ["--config", inputs.config]
-    return args
+def option(flag: str, value: str) -> str:
+    """``--flag=value``: a value starting with ``-`` cannot pass for an option."""
+    return f"{flag}={value}"
+
+
+def config_args(inputs: ActionInputs) -> list[str]:
+    return [option("--config", inputs.config)] if inputs.config else []
+
+
+def path_args(paths: Sequence[str]) -> list[str]:
+    """Model paths, last and after ``--``, so no input can pass for an option."""
+    return ["--", *paths] if paths else []
 
 
 def policy_args(policy: Policy) -> list[str]:
@@ -42,53 +48,55 @@ def policy_args(policy: Policy) -> list[str]:
                         ("--issuer", policy.issuer), ("--repository", policy.repository),
                         ("--workflow", policy.workflow), ("--ref", policy.ref)):
         if value:
-            args += [flag, value]
+            args.append(option(flag, value))
     if policy.strict:
         args.append("--strict")
     return args
 
 
 def trust_args(inputs: ActionInputs) -> list[str]:
-    return ["--trust-config", inputs.trust_config] if inputs.trust_config else []
+    return [option("--trust-config", inputs.trust_config)] if inputs.trust_config else []
 
 
 def check_argv(inputs: ActionInputs) -> list[str]:
-    return ["check", *model_args(inputs), "--no-progress"]
+    return ["check", *config_args(inputs), "--no-progress", *path_args(inputs.paths)]
 
 
 def verify_argv(inputs: ActionInputs) -> list[str]:
     """`verify --format json`: the per-model status the sign step needs."""
-    return ["verify", *model_args(inputs), *policy_args(inputs.policy), *trust_args(inputs),
-            "--no-progress", "--format", "json"]
+    return ["verify", *config_args(inputs), *policy_args(inputs.policy), *trust_args(inputs),
+            "--no-progress", "--format", "json", *path_args(inputs.paths)]
 
 
 def sign_argv(inputs: ActionInputs, paths: Sequence[str]) -> list[str]:
     """Keyless signing of ``paths`` with the workflow's ambient OIDC identity."""
-    config = ["--config", inputs.config] if inputs.config else []
-    return ["sign", *paths, *config, "--method", "sigstore", *trust_args(inputs),
-            "--no-progress"]
+    return ["sign", *config_args(inputs), "--method", "sigstore", *trust_args(inputs),
+            "--no-progress", *path_args(paths)]
 
 
 def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[str]:
     """The JSON report (the one hashing pass); markdown and summary render from it."""
-    base_args = ["--base", base] if base else []
-    return ["report", *model_args(inputs), *base_args, *policy_args(inputs.policy),
-            *trust_args(inputs), "--no-progress", "--format", "json", "--output", str(output)]
+    base_args = [option("--base", base)] if base else []
+    return ["report", *config_args(inputs), *base_args, *policy_args(inputs.policy),
+            *trust_args(inputs), "--no-progress", "--format", "json",
+            option("--output", str(output)), *path_args(inputs.paths)]
 
 
 def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
     """Render a saved JSON report in another format without hashing again."""
-    return ["report", "--from-json", str(report_json), "--format", fmt, "--output", str(output)]
+    return ["report", option("--from-json", str(report_json)), "--format", fmt,
+            option("--output", str(output))]
 
 
 def comment_argv(report_json: Path, relay_dir: Path) -> list[str]:
     """Post or update the sticky comment; with a read-only token, leave it in ``relay_dir``."""
-    return ["comment", "--github", "--report", str(report_json), "--relay-dir", str(relay_dir)]
+    return ["comment", "--github", option("--report", str(report_json)),
+            option("--relay-dir", str(relay_dir))]
 
 
 def relay_argv(directory: Path) -> list[str]:
     """Post a report relayed from a fork's run (checks it is for the PR's head)."""
-    return ["comment", "--github", "--relay", str(directory)]
+    return ["comment", "--github", option("--relay", str(directory))]
 
 
 def display(argv: Sequence[str]) -> str:

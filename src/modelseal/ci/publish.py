@@ -74,14 +74,19 @@ class Pushed:
     branch: str
 
 
-def commit_signatures(signatures: Sequence[str], models: Sequence[str], ctx: Context,
-                      token: str) -> Pushed | None:
-    """Commit ``signatures`` (paths in the workspace) and push; None if nothing changed."""
-    branch = ctx.branch
-    if branch is None:
+def require_branch(ctx: Context) -> str:
+    """The branch to push to; a run for a tag or a pull request has none."""
+    if ctx.branch is None:
         raise UsageError(f"input commit pushes to the branch the workflow ran on, but this "
                          f"{ctx.event_name or 'unknown'} run is for {ctx.ref or 'no ref'}; "
                          "use commit: true on push to a branch")
+    return ctx.branch
+
+
+def commit_signatures(signatures: Sequence[str], models: Sequence[str], ctx: Context,
+                      token: str) -> Pushed | None:
+    """Commit ``signatures`` (paths in the workspace) and push; None if nothing changed."""
+    branch = require_branch(ctx)
     cwd = ctx.workspace
     _git(["add", "--", *signatures], cwd)
     if _git(["diff", "--cached", "--quiet", "--", *signatures], cwd, check=False).returncode == 0:

@@ -148,6 +148,8 @@ def presign_inputs(inputs: ActionInputs, ctx: Context) -> ActionInputs:
 def sign(step: Step) -> StepResult:
     """Sign every model whose signature is missing or no longer matches; publish them."""
     require_oidc(step.ctx, step.env)
+    if step.inputs.commit:
+        publish.require_branch(step.ctx)  # before signing, not after
     presign = presign_inputs(step.inputs, step.ctx)
     before = step.modelseal(commands.verify_argv(presign), capture=True)
     if before.returncode == EXIT_USAGE:
