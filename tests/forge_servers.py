@@ -42,6 +42,7 @@ class ForgeState:
     threads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pulls: dict[str, str] = field(default_factory=dict)  # "owner/repo#n" -> head sha
     requests: list[Recorded] = field(default_factory=list)
+    rate_limited: bool = False  # answer writes with GitHub's secondary rate limit 403
     next_id: int = 1000
     base_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -158,6 +159,10 @@ class GitHubHandler(_Handler):
 
     def write(self, request: Recorded, token: str, key: str | None,
               comment_id: int | None) -> None:
+        if self.state.rate_limited:
+            return self._reply(403, {"message": "You have exceeded a secondary rate limit. "
+                                                "Please wait a few minutes before you try "
+                                                "again."}, {"Retry-After": "60"})
         if self.state.tokens[token] != "write":
             return self._reply(403, {"message": "Resource not accessible by integration",
                                      "documentation_url": "https://docs.github.com/rest"})

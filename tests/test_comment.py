@@ -176,6 +176,15 @@ def test_read_only_token_leaves_the_report_for_a_relay(
     assert github.threads.get(THREAD) is None
 
 
+def test_a_rate_limit_403_is_a_failure_not_a_fork(
+        github: ForgeState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    github.rate_limited = True
+    relay = tmp_path / "relay"
+    code, _, err = run(["comment", "--github", "--report", str(write_report(tmp_path)),
+                        "--relay-dir", str(relay)], capsys)
+    assert code == 1 and "secondary rate limit" in err and not relay.exists()
+
+
 def test_relay_job_posts_after_checking_the_head(
         github: ForgeState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from modelseal.forge.api import ApiClient, ForgeError
+from modelseal.forge.api import ApiClient, ForgeError, Response
 from modelseal.forge.sticky import Comment
 
 API_VERSION = "2022-11-28"
@@ -32,6 +32,14 @@ def _comment(data: Any) -> Comment:
     return Comment(data["id"], body if isinstance(body, str) else "",
                    user.get("login") if isinstance(user, dict) else None,
                    data.get("html_url") if isinstance(data.get("html_url"), str) else None)
+
+
+def _rate_limited(reply: Response) -> bool:
+    """GitHub also answers 403 when a rate limit is hit: that is no read-only token."""
+    said = reply.data.get("message", "") if isinstance(reply.data, dict) else ""
+    return (reply.headers.get("x-ratelimit-remaining") == "0"
+            or reply.headers.get("retry-after") is not None
+            or "rate limit" in str(said).lower())
 
 
 class PullRequestComments:
@@ -69,7 +77,7 @@ class PullRequestComments:
         if reply.status in (200, 201):
             return reply.data
         error = self.api.error(method, url, reply)
-        if reply.status == 403:
+        if reply.status == 403 and not _rate_limited(reply):
             raise ReadOnlyToken(str(error), 403)
         if reply.status == 422:
             raise ForgeError(f"{error} (GitHub refused the comment body: at most 65,536 "
