@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from modelseal import lfs
 from modelseal.engine import ManifestStatus
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
@@ -49,6 +50,7 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
             files = len({r.path for r in status.current.resources})
             print(f"{name}: ok ({files} file(s), sha256:{status.current.root_digest[:16]}...)",
                   file=out)
+        print_lfs_note(status, out)
     if stale:
         paths = " ".join(shlex.quote(s.target.display) for s in stale)
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
@@ -70,6 +72,13 @@ def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None)
             print(f"{name}: updated {manifest}", file=out)
             for line in diff_lines(status.diff):
                 print(line, file=out)
+        print_lfs_note(status, out)
+
+
+def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:
+    """Say which files were Git LFS pointers whose oid stood in for their content."""
+    if status.lfs_pointers:
+        print(lfs.pointer_note(status.target.display, status.lfs_pointers), file=out or sys.stdout)
 
 
 def status_json(status: ManifestStatus) -> dict[str, Any]:
@@ -82,6 +91,7 @@ def status_json(status: ManifestStatus) -> dict[str, Any]:
         "root_digest": f"sha256:{status.current.root_digest}",
         "files": len({r.path for r in status.current.resources}),
         "diff": status.diff.to_json(),
+        "lfs_pointers": list(status.lfs_pointers),
     }
 
 
