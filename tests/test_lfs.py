@@ -185,6 +185,10 @@ def test_a_skip_smudge_clone_gets_the_same_manifest_without_the_weights(
 
     skip_check = skip.modelseal("check", "models/bert")
     assert skip_check.returncode == 0, skip_check.stdout + skip_check.stderr
+    assert "model.safetensors is a Git LFS pointer; used the pointer's sha256 oid" \
+        in skip_check.stdout
+    as_json = skip.modelseal("check", "--format", "json", "models/bert").stdout
+    assert '"lfs_pointers": [\n        "model.safetensors"\n      ]' in as_json
     hook = skip.modelseal("hook", "check", "--all")
     assert hook.returncode == 0, hook.stdout
     assert ("models/bert: model.safetensors is a Git LFS pointer; used the pointer's sha256 "

@@ -33,7 +33,7 @@ from typing import TextIO
 from modelseal import console, lfs
 from modelseal.cache import find_git_dir
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
-from modelseal.engine import HashRun, ManifestStatus, check_target, refresh_target
+from modelseal.engine import HashRun, check_target, refresh_target
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ManifestFormatError, ModelsealError
 from modelseal.fsio import atomic_write_text
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
@@ -171,7 +171,7 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
     out = context.out
     conflicted = has_conflict_markers(target.manifest_path)
     status = refresh_target(target, run)
-    _print_lfs_note(status, out)
+    console.print_lfs_note(status, out)
     if not status.written:
         return False
     manifest = shlex.quote(context.relpath(target.manifest_path))
@@ -199,7 +199,7 @@ def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     except ManifestFormatError as exc:
         print(f"{target.display}: {exc}", file=out)
         return True
-    _print_lfs_note(status, out)
+    console.print_lfs_note(status, out)
     if not status.stale:
         return False
     if status.missing:
@@ -210,11 +210,6 @@ def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
         for line in console.diff_lines(status.diff):
             print(line, file=out)
     return True
-
-
-def _print_lfs_note(status: ManifestStatus, out: TextIO) -> None:
-    if status.lfs_pointers:
-        print(lfs.pointer_note(status.target.display, status.lfs_pointers), file=out)
 
 
 def has_conflict_markers(path: Path) -> bool:
