@@ -95,7 +95,7 @@ class StoreModel:
             count = f"{len(files)} file(s)" + (" and tar layers" if self.archives else "")
             raise StoreError(f"the signature is for a single file (resource '.'), but "
                              f"{self.label} holds {count}")
-        entry = replace(files[0], name=SINGLE_FILE_NAME)
+        entry = files[0]._replace(name=SINGLE_FILE_NAME)
         listing = Listing(self.root, (entry,), (), True)
         digests = hash_listing(listing, spec, HashRun(use_cache=False, progress=progress),
                                label=self.label)
