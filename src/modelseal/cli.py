@@ -10,10 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelseal import __version__, cli_action, cli_git, cli_report, cli_signing, cli_stores
-from modelseal.engine import HashRun
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
+
+if TYPE_CHECKING:
+    from modelseal.engine import HashRun
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -116,6 +119,8 @@ def _add_digest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _hash_run(args: argparse.Namespace) -> HashRun:
+    from modelseal.engine import HashRun
+
     return HashRun(use_cache=not args.no_cache, progress=args.progress,
                    require_content=getattr(args, "require_content", False))
 
