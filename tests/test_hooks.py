@@ -230,6 +230,10 @@ def test_split_calls_of_one_run_handle_each_model_once(repo: Git) -> None:
     stdout = "".join(out for out, _ in outputs)
     assert stdout.count("models/a: created") == 1, stdout
     assert stdout.count("models/b: created") == 1, stdout
+    assert "not staged" not in stdout
+    add_lines = [line for line in stdout.splitlines() if line.startswith("  git add ")]
+    assert sorted(" ".join(add_lines).split()[2:].count(f"models/{m}/model.manifest.json")
+                  for m in "ab") == [1, 1], stdout
     assert {call.returncode for call in calls} <= {0, 1}
     assert 1 in {call.returncode for call in calls}
     record = json.loads((repo.path / ".git/modelseal/hook-session-manifest.json").read_text())

@@ -140,6 +140,9 @@ def test_split_file_lists_handle_each_model_once(repo: Git, hooks_project: tuple
     out = result.stdout
     assert result.returncode == 1, out
     assert out.count("models/a: created") == 1 and out.count("models/b: created") == 1, out
+    assert "not staged" not in out
+    for model in ("models/a", "models/b"):
+        assert out.count(f"{model}/model.manifest.json") == 2, out  # "created", "git add"
     for model in ("models/a", "models/b"):
         resources = yaml.safe_load((repo.path / model / "model.manifest.json").read_text())[
             "predicate"]["resources"]

@@ -126,10 +126,10 @@ def _run_manifest(args: argparse.Namespace) -> int:
     run = HashRun(use_cache=not args.no_cache, progress=False,
                   require_content=args.require_content)
     with open_context(args.files, config_path=args.config, all_models=args.all) as context:
-        written: list[ModelTarget] = []
         with session(context, "manifest") as done:
-            written = [t for t in pending(context, done) if _refresh_one(context, t, run)]
-        unstaged = _unstaged(context, exclude=written)
+            mine = list(pending(context, done))
+            written = [t for t in mine if _refresh_one(context, t, run)]
+        unstaged = _unstaged(context, [t for t in mine if t not in written])
         _warn_large_files(context)
     to_add = [context.relpath(t.manifest_path) for t in (*written, *unstaged)]
     if to_add:
@@ -143,8 +143,9 @@ def _run_check(args: argparse.Namespace) -> int:
                   require_content=args.require_content)
     with open_context(args.files, config_path=args.config, all_models=args.all) as context:
         with session(context, "check") as done:
-            stale = [t for t in pending(context, done) if _check_one(context, t, run)]
-        unstaged = _unstaged(context, exclude=stale)
+            mine = list(pending(context, done))
+            stale = [t for t in mine if _check_one(context, t, run)]
+        unstaged = _unstaged(context, [t for t in mine if t not in stale])
         _warn_large_files(context)
     if stale:
         models = " ".join(shlex.quote(t.display) for t in stale)
@@ -222,16 +223,14 @@ def has_conflict_markers(path: Path) -> bool:
     return any(line.startswith((b"<<<<<<< ", b">>>>>>> ")) for line in head.splitlines())
 
 
-def _unstaged(context: HookContext, exclude: Sequence[ModelTarget]) -> list[ModelTarget]:
-    """Touched models whose manifest differs from its staged version (so it would not be
-    committed), other than ``exclude``; each is reported."""
+def _unstaged(context: HookContext, targets: Sequence[ModelTarget]) -> list[ModelTarget]:
+    """Those of ``targets`` whose manifest differs from its staged version (so it would
+    not be committed); each is reported."""
     if context.repo is None:
         return []
-    skip = {context.relpath(t.manifest_path) for t in exclude}
-    manifests = {context.relpath(t.manifest_path): t for t in context.touched
+    manifests = {context.relpath(t.manifest_path): t for t in targets
                  if t.manifest_path.is_file()}
-    wanted = sorted(path for path in manifests if path not in skip)
-    unstaged = [manifests[path] for path in context.repo.unstaged(wanted)]
+    unstaged = [manifests[path] for path in context.repo.unstaged(sorted(manifests))]
     for target in unstaged:
         print(f"{target.display}: {context.relpath(target.manifest_path)} is up to date but "
               "not staged", file=context.out)
