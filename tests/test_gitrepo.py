@@ -183,3 +183,19 @@ def test_unknown_revisions_are_a_usage_error(repo: Git) -> None:
     repo.commit()
     with pytest.raises(UsageError, match="unknown revision 'nope'"):
         compare_revisions(repo.path, [], "nope")
+
+
+def test_a_failing_git_command_is_one_clear_error(repo: Git) -> None:
+    from modelseal.gitrepo import GitFailed
+
+    repo.write("a", "a")
+    repo("add", "-A")
+    repo.commit()
+    with open_repo(repo.path) as git, pytest.raises(GitFailed) as caught:
+        git.changes_between("HEAD", "no-such-branch")
+    assert "`git diff` failed" in str(caught.value)
+    assert "no-such-branch" in str(caught.value) and caught.value.exit_code == 2
+    result = repo.modelseal("hook", "verify", "--from-ref", "HEAD", "--to-ref", "nope")
+    assert result.returncode == 2
+    assert result.stderr.startswith("modelseal: error: `git diff` failed")
+    assert "Traceback" not in result.stderr

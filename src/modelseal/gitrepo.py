@@ -30,6 +30,10 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empt
 NULL_REVISION = "0" * 40
 
 
+class GitFailed(UsageError):
+    """A git command failed (the message has git's own first line of complaint)."""
+
+
 @dataclass(frozen=True)
 class Change:
     """One changed path: git's status letter (A, M, D, T, ...) and the path."""
@@ -47,8 +51,11 @@ class GitRepo:
 
     def _lines(self, *args: str) -> list[str]:
         """Run ``git <args>`` (with -z output) and split on NUL."""
-        out: str = self._repo.git.execute(["git", "--literal-pathspecs", *args],
-                                          strip_newline_in_stdout=False)
+        try:
+            out: str = self._repo.git.execute(["git", "--literal-pathspecs", *args],
+                                              strip_newline_in_stdout=False)
+        except GitCommandError as exc:
+            raise GitFailed(f"`git {args[0]}` failed in {self.root}: {_complaint(exc)}") from None
         return [item for item in out.split("\0") if item]
 
     def relative(self, path: Path) -> str:
@@ -70,7 +77,7 @@ class GitRepo:
         """What the next commit changes, deletions included (renames as delete + add)."""
         try:
             return self._staged_since("HEAD")
-        except GitCommandError:
+        except GitFailed:
             if self.has_commits():
                 raise
             return self._staged_since(EMPTY_TREE)  # the first commit
@@ -158,6 +165,14 @@ class GitRepo:
         out: str = self._repo.git.rev_parse("--git-path", "hooks")
         path = Path(out.strip())
         return path if path.is_absolute() else (self.root / path)
+
+
+def _complaint(exc: GitCommandError) -> str:
+    """Git's first line of stderr (GitPython wraps it as ``stderr: '...'``)."""
+    text = str(exc.stderr or "").strip()
+    if text.startswith("stderr: '") and text.endswith("'"):
+        text = text[len("stderr: '"):-1].strip()
+    return text.splitlines()[0] if text else f"exit status {exc.status}"
 
 
 def _changes(items: list[str]) -> list[Change]:
