@@ -151,3 +151,15 @@ def test_settings_change_is_reported() -> None:
     new = Manifest(old.name, Serialization(hash_type="sha256", ignore_paths=(".git",)),
                    old.resources)
     assert "ignore_paths" in diff_manifests(old, new).settings[0]
+
+
+any_names = st.lists(st.text(min_size=1, max_size=12), min_size=0, max_size=8, unique=True)
+
+
+@given(any_names, st.text(max_size=10))
+def test_fast_writer_equals_the_json_module(raw_names: list[str], model_name: str) -> None:
+    resources = tuple(Resource(name, "sha256", f"{i:064x}") for i, name in enumerate(raw_names))
+    manifest = Manifest(model_name, Serialization(ignore_paths=(".git",)), resources)
+    expected = json.dumps(manifest.to_statement(), sort_keys=True, indent=2,
+                          ensure_ascii=False) + "\n"
+    assert manifest.to_json() == expected

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from modelseal.errors import LfsContentMissing
 from modelseal.hashing import HashSpec
@@ -83,7 +83,7 @@ def parse_pointer(data: bytes) -> LfsPointer | None:
     return LfsPointer(oid.group(1), int(size))
 
 
-def read_pointer(path: Path, size: int) -> LfsPointer | None:
+def read_pointer(path: str | os.PathLike[str], size: int) -> LfsPointer | None:
     """The pointer in the regular file at ``path`` (of ``size`` bytes), if it is one.
 
     Only files of a pointer's possible size are opened, so large weights are never read.

@@ -39,14 +39,18 @@ class Resource:
     @property
     def path(self) -> str:
         """The file this resource belongs to (the name without a shard suffix)."""
-        match = _SHARD_NAME.fullmatch(self.name)
-        return match.group("path") if match and "-sharded-" in self.algorithm else self.name
+        match = self._shard_match()
+        return match.group("path") if match else self.name
 
     def sort_key(self) -> tuple[tuple[str, ...], int, int]:
-        match = _SHARD_NAME.fullmatch(self.name)
-        if match and "-sharded-" in self.algorithm:
+        match = self._shard_match()
+        if match:
             return (name_sort_key(match["path"]), int(match["start"]), int(match["end"]))
         return (name_sort_key(self.name), 0, 0)
+
+    def _shard_match(self) -> re.Match[str] | None:
+        # the cheap test first: most models are hashed per file
+        return _SHARD_NAME.fullmatch(self.name) if "-sharded-" in self.algorithm else None
 
 
 @dataclass(frozen=True)
@@ -122,9 +126,19 @@ class Manifest:
         }
 
     def to_json(self) -> str:
-        """Deterministic text: sorted keys, 2-space indent, trailing newline."""
-        return json.dumps(self.to_statement(), sort_keys=True, indent=2,
-                          ensure_ascii=False) + "\n"
+        """Deterministic text: sorted keys, 2-space indent, trailing newline.
+
+        Identical to ``json.dumps(statement, sort_keys=True, indent=2,
+        ensure_ascii=False)``; the resource list is written by hand because the
+        indenting encoder is pure Python and slow on tens of thousands of files.
+        """
+        statement = self.to_statement()
+        if not self.resources:
+            return json.dumps(statement, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        statement["predicate"]["resources"] = _RESOURCES_MARKER
+        text = json.dumps(statement, sort_keys=True, indent=2, ensure_ascii=False)
+        # "predicate" sorts before "subject", so the first marker is the resource list
+        return text.replace(f'"{_RESOURCES_MARKER}"', _resources_json(self.resources), 1) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "manifest") -> Manifest:
@@ -137,6 +151,20 @@ class Manifest:
     @classmethod
     def from_statement(cls, data: Any, *, source: str = "statement") -> Manifest:
         return _StatementReader(source).read(data)
+
+
+_RESOURCES_MARKER = "modelseal:resources"
+
+
+def _resources_json(resources: tuple[Resource, ...]) -> str:
+    def item(resource: Resource) -> str:
+        algorithm = json.dumps(resource.algorithm, ensure_ascii=False)
+        name = json.dumps(resource.name, ensure_ascii=False)
+        return (f'      {{\n        "algorithm": {algorithm},'
+                f'\n        "digest": {json.dumps(resource.digest)},'
+                f'\n        "name": {name}\n      }}')
+
+    return "[\n" + ",\n".join(item(r) for r in resources) + "\n    ]"
 
 
 def build_manifest(name: str, serialization: Serialization,

@@ -26,12 +26,13 @@ SINGLE_FILE_NAME = "."
 class FileEntry(NamedTuple):
     """One file of a model: its OMS name, where its bytes are, and its stat identity.
 
-    A NamedTuple rather than a dataclass: models can hold tens of thousands of
-    files, and tuples are several times cheaper to build.
+    A NamedTuple rather than a dataclass, and ``path`` a plain string rather than a
+    Path: models can hold tens of thousands of files, and both are several times
+    cheaper to build.
     """
 
     name: str
-    path: Path
+    path: str
     size: int
     device: int
     inode: int
@@ -39,8 +40,10 @@ class FileEntry(NamedTuple):
     ctime_ns: int
 
     @classmethod
-    def from_stat(cls, name: str, path: Path, st: os.stat_result) -> FileEntry:
-        return cls(name, path, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    def from_stat(cls, name: str, path: str | os.PathLike[str],
+                  st: os.stat_result) -> FileEntry:
+        return cls(name, os.fspath(path), st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns,
+                   st.st_ctime_ns)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _scan(root: Path, real_root: Path, prefix: str, ignored: set[str],
         if stat.S_ISDIR(st.st_mode):
             found.extend(_scan(root, real_root, f"{name}/", ignored, allow_symlinks))
         elif stat.S_ISREG(st.st_mode):
-            found.append(FileEntry.from_stat(name, Path(dirent.path), st))
+            found.append(FileEntry.from_stat(name, dirent.path, st))
         elif stat.S_ISLNK(st.st_mode):
             found.append(_follow_link(root, real_root, name, Path(dirent.path), allow_symlinks))
         else:

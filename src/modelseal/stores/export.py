@@ -76,7 +76,8 @@ def file_metadata(entry: FileEntry) -> str:
     """The `org.cncf.model.file.metadata+json` value, field for field as modctl writes it."""
     st = os.stat(entry.path)
     metadata = {
-        "name": PurePosixPath(entry.name).name if entry.name != "." else entry.path.name,
+        "name": (PurePosixPath(entry.name).name if entry.name != "."
+                 else os.path.basename(entry.path)),
         "mode": stat.S_IMODE(st.st_mode),
         "uid": st.st_uid,
         "gid": st.st_gid,
@@ -108,7 +109,7 @@ def oci_descriptors(entries: Sequence[FileEntry],
 
 
 def _filepath(entry: FileEntry) -> str:
-    return entry.path.name if entry.name == "." else entry.name
+    return os.path.basename(entry.path) if entry.name == "." else entry.name
 
 
 def signature_info(info: SignatureInfo) -> dict[str, Any]:
