@@ -77,8 +77,13 @@ def test_fixture_verifies(oms_fixtures: Path, name: str, capsys: Any) -> None:
     assert "verified" in out
 
 
-@pytest.mark.parametrize("change", ["modified", "removed", "added"])
-@pytest.mark.parametrize("name", sorted(FIXTURES))
+# "added" needs a directory: single-file fixtures get only the other two changes
+CHANGES = [(name, change) for name in sorted(FIXTURES)
+           for change in ("modified", "removed", "added")
+           if change != "added" or FIXTURES[name][0] == "."]
+
+
+@pytest.mark.parametrize(("name", "change"), CHANGES)
 def test_fixture_fails_after_a_change(oms_fixtures: Path, tmp_path: Path, name: str,
                                       change: str, capsys: Any) -> None:
     folder = tmp_path / name
@@ -90,8 +95,6 @@ def test_fixture_fails_after_a_change(oms_fixtures: Path, tmp_path: Path, name: 
     elif change == "removed":
         (folder / ("signme-1" if single_file else "signme-2")).unlink()
     else:
-        if single_file:
-            pytest.skip("a single-file model has no directory to add files to")
         (folder / "surprise.bin").write_bytes(b"new")
     code, out, err = run_cli(["verify", *fixture_args(oms_fixtures, folder, name)], capsys)
     assert code != 0
