@@ -25,7 +25,7 @@ def test_manifest_then_check_then_tamper(tiny_model: Path) -> None:
     first = run_modelseal(["check", str(tiny_model)])
     assert first.returncode == 1 and "no manifest" in first.stdout
     wrote = run_modelseal(["manifest", str(tiny_model)])
-    assert wrote.returncode == 0 and "wrote" in wrote.stdout
+    assert wrote.returncode == 0 and "created" in wrote.stdout
     assert (tiny_model / "model.manifest.json").is_file()
     assert run_modelseal(["check", str(tiny_model)]).returncode == 0
     again = run_modelseal(["manifest", str(tiny_model)])

@@ -11,17 +11,15 @@ Used by `manifest` and `check` only; verification always hashes the bytes on dis
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from modelseal.errors import warn
-from modelseal.fsio import atomic_write_text
+from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.hashing import HashSpec
 from modelseal.walk import FileEntry
 
@@ -100,7 +98,7 @@ class StatCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with _locked(self.path.with_suffix(".lock")):
+            with exclusive_lock(self.path.with_suffix(".lock")):
                 merged = self._load(quiet=True)
                 merged.update(self._added)
                 _write(self.path, _trim(merged))
@@ -155,19 +153,3 @@ def _write(path: Path, entries: dict[str, list[Any]]) -> None:
     payload = json.dumps({"version": _FORMAT_VERSION, "entries": entries},
                          separators=(",", ":"))
     atomic_write_text(path, payload)
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive advisory lock where the platform has one; atomic replace otherwise."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: os.replace alone keeps the file whole
-        yield
-        return
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -59,20 +59,22 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
 def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -> None:
     out = out or sys.stdout
     for status in statuses:
-        name = status.target.display
-        manifest = status.target.manifest_path
         if not status.written:
-            print(f"{name}: manifest up to date", file=out)
-        elif status.missing:
-            count = len({r.path for r in status.current.resources})
-            print(f"{name}: wrote {manifest} ({count} file(s))", file=out)
-        elif status.diff.empty:
-            print(f"{name}: rewrote {manifest} in canonical form", file=out)
+            print(f"{status.target.display}: manifest up to date", file=out)
         else:
-            print(f"{name}: updated {manifest}", file=out)
-            for line in diff_lines(status.diff):
-                print(line, file=out)
+            print("\n".join(refresh_lines(status, str(status.target.manifest_path))), file=out)
         print_lfs_note(status, out)
+
+
+def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
+    """What writing ``status``'s manifest changed: created, reformatted, or the diff."""
+    name = status.target.display
+    if status.missing:
+        count = len({r.path for r in status.current.resources})
+        return [f"{name}: created {manifest} ({count} file(s))"]
+    if status.diff.empty:
+        return [f"{name}: rewrote {manifest} in canonical form"]
+    return [f"{name}: updated {manifest}:", *diff_lines(status.diff)]
 
 
 def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:

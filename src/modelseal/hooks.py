@@ -35,7 +35,7 @@ from modelseal.cache import find_git_dir
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ManifestFormatError, ModelsealError
-from modelseal.fsio import atomic_write_text
+from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
 from modelseal.init import is_weight_file
 from modelseal.progress import human_size
@@ -179,15 +179,8 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
     if conflicted:
         print(f"{target.display}: {manifest} had a merge conflict; regenerated it from "
               "the files", file=out)
-    elif status.missing:
-        count = len({r.path for r in status.current.resources})
-        print(f"{target.display}: created {manifest} ({count} file(s))", file=out)
-    elif status.diff.empty:
-        print(f"{target.display}: rewrote {manifest} in canonical form", file=out)
     else:
-        print(f"{target.display}: updated {manifest}:", file=out)
-        for line in console.diff_lines(status.diff):
-            print(line, file=out)
+        print("\n".join(console.refresh_lines(status, manifest)), file=out)
     return True
 
 
@@ -360,7 +353,7 @@ def session(context: HookContext, hook: str) -> Iterator[set[str]]:
     directory = git_dir / "modelseal"
     directory.mkdir(parents=True, exist_ok=True)
     record = directory / f"hook-session-{hook}.json"
-    with _locked(directory / f"hook-session-{hook}.lock"):
+    with exclusive_lock(directory / f"hook-session-{hook}.lock"):
         identity = _run_identity()
         done = _load_session(record, identity)
         try:
@@ -390,21 +383,6 @@ def _run_identity() -> str:
     except (OSError, IndexError, UnicodeDecodeError):
         started = ""
     return f"{parent}:{started}"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; pre-commit runs serial hooks one at a time
-        yield
-        return
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 if __name__ == "__main__":
