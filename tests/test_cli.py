@@ -151,6 +151,7 @@ def test_demo_runs_and_leaves_the_checkout_clean() -> None:
     assert "~ modified  model.safetensors" in result.stdout
     assert "wrote model.sig" in result.stdout
     assert "the signature no longer matches the bytes on disk" in result.stdout
+    assert "modelseal: 1 of 1 model failed" in result.stdout  # the reviewer's report
     assert sorted(p.name for p in (REPO_ROOT / "examples" / "tiny-model").iterdir()) == before
 
 

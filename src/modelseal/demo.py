@@ -71,7 +71,7 @@ def _walkthrough(model: Path, say: _Narrator) -> bool:
     run = engine.HashRun(use_cache=False, progress=False)
     steps: list[Callable[[ModelTarget, engine.HashRun, _Narrator], bool]] = [
         _step_manifest, _step_check_clean, _step_sign, _step_verify_clean,
-        _step_tamper_and_check, _step_verify_tampered,
+        _step_tamper_and_check, _step_verify_tampered, _step_report,
     ]
     say.note(f"working on a copy of the example model in {model}")
     return all(step(target, run, say) for step in steps)
@@ -148,6 +148,25 @@ def _step_verify_tampered(target: ModelTarget, run: engine.HashRun, say: _Narrat
     say.note("exit status 1: the signature no longer matches the bytes on disk" if rejected
              else "the tampered model was NOT rejected")
     return rejected
+
+
+def _step_report(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
+    from modelseal import verifying
+    from modelseal.policy import Policy
+    from modelseal.report.build import build_report
+    from modelseal.report.model import Verdict
+    from modelseal.report.render import render
+
+    _, public_path = _key_paths(target)
+    say.say("Summarize it for reviewers: the same report becomes the sticky PR/MR comment",
+            f"modelseal report {target.path.name} --key keys/{public_path.name} --format text")
+    options = verifying.VerifyOptions(policy=Policy(keys=(public_path,)), progress=False)
+    report, _ = build_report([target], options, run,
+                             verify_flags=["--key", f"keys/{public_path.name}"],
+                             all_paths=[target.path.name])
+    print(render(report, "text").rstrip(), file=say.out)
+    say.note("--format markdown renders it as a GitHub comment, junit for GitLab's MR widget")
+    return report.verdict is Verdict.FAIL
 
 
 def _step_tamper_and_check(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
