@@ -303,7 +303,7 @@ def print_verify(results: list[VerificationResult]) -> None:
 
 
 def _signer_details(result: VerificationResult) -> str:
-    from modelseal.policy import format_time
+    from modelseal.signer import format_time
 
     signer = result.signer
     if signer is None:

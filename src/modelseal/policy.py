@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from modelseal.config import PolicyConfig, SignerRule
 from modelseal.errors import CheckFailed, UsageError
+from modelseal.signer import format_time
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 DEFAULT_GITLAB_HOST = "gitlab.com"
@@ -151,10 +152,6 @@ def parse_time(text: str, where: str) -> datetime:
         raise UsageError(f"{where}: {text!r} is not a time; use e.g. 2025-06-01 or "
                          "2025-06-01T12:00:00Z") from None
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,11 @@ from modelseal.policy import (
     certificate_identity,
     check_not_before,
     check_signer,
-    format_time,
     load_certificates,
     load_public_keys,
     signer_facts,
 )
+from modelseal.signer import SignerInfo, format_time, time_json
 from modelseal.signing import check_ec_key, curve_hash
 from modelseal.targets import ModelTarget
 from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing
@@ -103,63 +103,6 @@ class VerifyOptions:
 
 
 @dataclass(frozen=True)
-class SignerInfo:
-    """Who signed, as far as the signature proves it.
-
-    ``method``: key, certificate or sigstore. ``identity``: the certificate's e-mail
-    or URI (sigstore, certificate). ``issuer``: the OIDC issuer (sigstore).
-    ``repository``/``workflow``/``ref``/``commit``/``run_url``: CI provenance from
-    Fulcio extensions, where present. ``build_signer_uri``: the workflow that signed
-    (may be a reusable one). ``key_hint``: hex SHA-256 of the signing public key
-    (key method). ``certificate_subject``/``certificate_sha256``: the signing
-    certificate (certificate, sigstore). ``rekor_log_index``/``integrated_time``:
-    the transparency log entry (sigstore).
-    """
-
-    method: str
-    identity: str | None = None
-    issuer: str | None = None
-    repository: str | None = None
-    workflow: str | None = None
-    ref: str | None = None
-    commit: str | None = None
-    run_url: str | None = None
-    build_signer_uri: str | None = None
-    key_hint: str | None = None
-    certificate_subject: str | None = None
-    certificate_sha256: str | None = None
-    rekor_log_index: int | None = None
-    integrated_time: datetime | None = None
-
-    @property
-    def display(self) -> str:
-        """A short name for the signer: identity, certificate subject, or key hint."""
-        if self.identity:
-            return self.identity
-        if self.certificate_subject:
-            return self.certificate_subject
-        return f"key sha256:{self.key_hint}" if self.key_hint else "unknown signer"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "identity": self.identity,
-            "issuer": self.issuer,
-            "repository": self.repository,
-            "workflow": self.workflow,
-            "ref": self.ref,
-            "commit": self.commit,
-            "run_url": self.run_url,
-            "build_signer_uri": self.build_signer_uri,
-            "key_hint": self.key_hint,
-            "certificate_subject": self.certificate_subject,
-            "certificate_sha256": self.certificate_sha256,
-            "rekor_log_index": self.rekor_log_index,
-            "integrated_time": _time_json(self.integrated_time),
-        }
-
-
-@dataclass(frozen=True)
 class SignatureInfo:
     """The signature in the shape model runtimes record for signed manifests.
 
@@ -180,7 +123,7 @@ class SignatureInfo:
             "signature_uri": self.signature_uri,
             "verified": self.verified,
             "signer": self.signer,
-            "signed_at": _time_json(self.signed_at),
+            "signed_at": time_json(self.signed_at),
         }
 
 
@@ -229,7 +172,7 @@ class VerificationResult:
             "message": self.message,
             "method": self.method,
             "signer": self.signer.to_json() if self.signer else None,
-            "signed_at": _time_json(self.signed_at),
+            "signed_at": time_json(self.signed_at),
             "time_source": self.time_source,
             "root_digest": (f"sha256:{self.signed_manifest.root_digest}"
                             if self.signed_manifest else None),
@@ -237,10 +180,6 @@ class VerificationResult:
             "signature": self.signature.to_json() if self.signature else None,
             "warnings": list(self.warnings),
         }
-
-
-def _time_json(moment: datetime | None) -> str | None:
-    return format_time(moment) if moment else None
 
 
 # --- the Sigstore trusted root -------------------------------------------------------

@@ -9,20 +9,21 @@ from those alone (a pure function); `build_report` runs the three steps.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelseal.report.escape import shell_command
-from modelseal.report.model import FileChange, FileChanges, ModelReport, ModelState, Report, Signer
+from modelseal.report.model import FileChange, FileChanges, ModelReport, ModelState, Report
+from modelseal.signer import SignerInfo
 
 if TYPE_CHECKING:
     from modelseal.engine import HashRun, ManifestStatus
     from modelseal.gitrepo import ModelRevisions
     from modelseal.manifest import ManifestDiff
     from modelseal.targets import ModelTarget
-    from modelseal.verifying import SignerInfo, VerificationResult, VerifyOptions
+    from modelseal.verifying import VerificationResult, VerifyOptions
 
 def file_changes(diff: ManifestDiff | None, *, old_sizes_known: bool = True) -> FileChanges:
     """A `ManifestDiff` as report rows, with sizes where the diff has them."""
@@ -38,16 +39,12 @@ def file_changes(diff: ManifestDiff | None, *, old_sizes_known: bool = True) -> 
     return FileChanges(tuple(rows), tuple(diff.settings))
 
 
-def signer_from(info: SignerInfo | None, signed_at: datetime | None = None) -> Signer | None:
-    """Our copy of verifying's signer details; the time is the trusted signing time."""
+def signer_from(info: SignerInfo | None,
+                signed_at: datetime | None = None) -> SignerInfo | None:
+    """The verified signer, its time set to the trusted signing time where it had none."""
     if info is None:
         return None
-    moment = info.integrated_time or signed_at
-    return Signer(method=info.method, identity=info.identity, issuer=info.issuer,
-                  repository=info.repository, workflow=info.workflow, ref=info.ref,
-                  commit=info.commit, run_url=info.run_url, key_hint=info.key_hint,
-                  certificate_subject=info.certificate_subject,
-                  rekor_log_index=info.rekor_log_index, integrated_time=moment)
+    return replace(info, integrated_time=info.integrated_time or signed_at)
 
 
 @dataclass(frozen=True)

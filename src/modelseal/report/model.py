@@ -16,6 +16,9 @@ from enum import Enum
 from typing import Any
 
 from modelseal.errors import UsageError
+from modelseal.signer import SignerInfo
+
+Signer = SignerInfo  # the report's name for who signed
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://modelseal.dev/schemas/report-v1.json"
@@ -119,44 +122,6 @@ class FileChanges:
 
     def counts(self) -> dict[str, int]:
         return {kind: self.count(kind) for kind in CHANGE_KINDS}
-
-
-@dataclass(frozen=True)
-class Signer:
-    """Who signed, as far as the verified signature proves it (None where unknown)."""
-
-    method: str
-    identity: str | None = None
-    issuer: str | None = None
-    repository: str | None = None
-    workflow: str | None = None
-    ref: str | None = None
-    commit: str | None = None
-    run_url: str | None = None
-    key_hint: str | None = None
-    certificate_subject: str | None = None
-    rekor_log_index: int | None = None
-    integrated_time: datetime | None = None
-
-    @property
-    def display(self) -> str:
-        """A short name: identity, certificate subject, or the key's hint."""
-        if self.identity:
-            return self.identity
-        if self.certificate_subject:
-            return self.certificate_subject
-        return f"key sha256:{self.key_hint[:16]}" if self.key_hint else "unknown signer"
-
-    @property
-    def short(self) -> str:
-        """A compact name for a table cell: ``owner/repo · sign.yml@main`` for CI
-        signers, else the display name cut to 60 characters (details show it whole)."""
-        if self.repository and self.workflow:
-            workflow = self.workflow.rsplit("/", 1)[-1]
-            ref = (self.ref or "").removeprefix("refs/heads/").removeprefix("refs/tags/")
-            return f"{self.repository} · {workflow}" + (f"@{ref}" if ref else "")
-        name = self.display
-        return name if len(name) <= 60 else name[:59] + "…"
 
 
 @dataclass(frozen=True)

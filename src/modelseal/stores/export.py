@@ -114,7 +114,7 @@ def _filepath(entry: FileEntry) -> str:
 
 def signature_info(info: SignatureInfo) -> dict[str, Any]:
     """`SignatureInfo` as runtimes record it: format, signatureUri, verified, signer, signedAt."""
-    from modelseal.policy import format_time
+    from modelseal.signer import format_time
 
     data: dict[str, Any] = {"format": info.format, "signatureUri": info.signature_uri,
                             "verified": info.verified}
