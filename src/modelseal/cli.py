@@ -9,10 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelseal import __version__, cli_action, cli_git, cli_report, cli_signing, cli_stores
+from modelseal import (
+    __version__,
+    cli_action,
+    cli_git,
+    cli_options,
+    cli_report,
+    cli_signing,
+    cli_stores,
+)
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
 
 if TYPE_CHECKING:
@@ -69,17 +76,9 @@ def _add_hashing_options(sub: argparse.ArgumentParser, *, paths: str | int = "*"
     sub.add_argument("paths", nargs=paths, metavar="PATH",
                      help="model directory or single model file (default: every model in "
                           ".modelseal.yaml)")
-    sub.add_argument("--config", type=Path, metavar="FILE",
-                     help="config file (default: the nearest .modelseal.yaml)")
-    sub.add_argument("--no-cache", action="store_true",
-                     help="hash every file again instead of trusting the stat cache")
-    sub.add_argument("--require-content", action="store_true",
-                     help="fail on Git LFS pointers instead of using their oid as the digest")
-    bar = sub.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show a progress bar on stderr")
-    bar.add_argument("--no-progress", dest="progress", action="store_false",
-                     help="never show a progress bar")
+    cli_options.add_config_option(sub)
+    cli_options.add_cache_options(sub)
+    cli_options.add_progress_options(sub)
 
 
 def _add_format(sub: argparse.ArgumentParser, choices: Sequence[str] = ("text", "json")) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelseal import cli_options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError
 
 if TYPE_CHECKING:
@@ -58,18 +59,13 @@ def _add_model_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("paths", nargs="*", metavar="PATH",
                      help="model directory or single model file (default: every model in "
                           ".modelseal.yaml)")
-    sub.add_argument("--config", type=Path, metavar="FILE",
-                     help="config file (default: the nearest .modelseal.yaml)")
+    cli_options.add_config_option(sub)
     sub.add_argument("--signature", type=Path, metavar="FILE",
                      help="bundle path (default: model.sig in the model, or FILE.sig beside a "
                           "single-file model); only with one model")
     sub.add_argument("--ignore", action="append", default=[], metavar="RELPATH",
                      help="also skip this path inside the model (repeatable)")
-    bar = sub.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show a progress bar on stderr")
-    bar.add_argument("--no-progress", dest="progress", action="store_false",
-                     help="never show a progress bar")
+    cli_options.add_progress_options(sub)
 
 
 def _add_sign_options(sub: argparse.ArgumentParser) -> None:

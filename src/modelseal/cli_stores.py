@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelseal import cli_options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -43,8 +44,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="cncf-annotations: ModelPack layer annotations per file; "
                           "oci-descriptors: OCI layer descriptors per file; ollama-signature: "
                           "the SignatureInfo of an Ollama model's signature")
-    sub.add_argument("--config", type=Path, metavar="FILE",
-                     help="config file (default: the nearest .modelseal.yaml)")
+    cli_options.add_config_option(sub)
     sub.add_argument("--ollama", metavar="NAME[:TAG]", help="Ollama model (ollama-signature)")
     sub.add_argument("--signature", type=Path, metavar="FILE",
                      help="the model's OMS bundle (ollama-signature)")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from modelseal import console, lfs
+from modelseal import cli_options, console, lfs
 from modelseal.cache import find_git_dir
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
@@ -91,19 +91,14 @@ def build_parser(prog: str = "modelseal hook") -> argparse.ArgumentParser:
                               "(deletions included) are always added")
         sub.add_argument("--all", action="store_true",
                          help="every model in .modelseal.yaml, whatever changed")
-        sub.add_argument("--config", type=Path, metavar="FILE",
-                         help="config file (default: the nearest .modelseal.yaml)")
-        sub.add_argument("--no-cache", action="store_true",
-                         help="hash every file again instead of trusting the stat cache")
-        sub.add_argument("--require-content", action="store_true",
-                         help="fail on Git LFS pointers instead of using their oid")
+        cli_options.add_config_option(sub)
+        cli_options.add_cache_options(sub)
     verify = hooks.add_parser("verify", help="verify signatures of the models a merge or "
                               "checkout changed", description="verify the signatures of the "
                               "models a merge or checkout changed, with the repository policy")
     verify.set_defaults(run=_run_verify)
     verify.add_argument("--all", action="store_true", help="verify every configured model")
-    verify.add_argument("--config", type=Path, metavar="FILE",
-                        help="config file (default: the nearest .modelseal.yaml)")
+    cli_options.add_config_option(verify)
     verify.add_argument("--strict", action="store_true", default=None,
                         help="fail on unsigned or unverifiable models (default: the policy's "
                              "'strict')")
