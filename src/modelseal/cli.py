@@ -73,9 +73,9 @@ def _subparser(commands: argparse._SubParsersAction[argparse.ArgumentParser], na
 
 
 def _add_hashing_options(sub: argparse.ArgumentParser, *, paths: str | int = "*") -> None:
+    every = " (default: every model in .modelseal.yaml)" if paths == "*" else ""
     sub.add_argument("paths", nargs=paths, metavar="PATH",
-                     help="model directory or single model file (default: every model in "
-                          ".modelseal.yaml)")
+                     help=f"model directory or single model file{every}")
     cli_options.add_config_option(sub)
     cli_options.add_cache_options(sub)
     cli_options.add_progress_options(sub)
