@@ -207,7 +207,8 @@ def test_no_signers_is_a_usage_error() -> None:
 
 
 def test_flags_replace_the_config() -> None:
-    config = PolicyConfig(signers=(SignerRule(identity="alice@example.com"),),
+    config = PolicyConfig(signers=(SignerRule(identity="alice@example.com",
+                                              issuer="https://accounts.example.com"),),
                           keys=(Path("a.pub"),), not_before="2024-01-01", strict=True)
     policy = build_policy(config, PolicyFlags())
     assert policy.signers == config.signers and policy.strict
@@ -226,7 +227,9 @@ def test_flags_replace_the_config() -> None:
     (PolicyFlags(repository="not-a-repo"), "OWNER/REPO"),
     (PolicyFlags(gitlab_project="single"), "GROUP/PROJECT"),
     (PolicyFlags(identity="a", identity_regex="b"), "not both"),
-    (PolicyFlags(identity="a", not_before="yesterday"), "is not a time"),
+    (PolicyFlags(identity="a", issuer="https://x", not_before="yesterday"), "is not a time"),
+    (PolicyFlags(identity="a"), "needs its OIDC issuer"),
+    (PolicyFlags(identity_regex=".*@acme[.]com"), "needs its OIDC issuer"),
 ])
 def test_bad_flags(flags: PolicyFlags, needle: str) -> None:
     with pytest.raises(UsageError, match=needle):
@@ -284,3 +287,14 @@ def test_github_shorthand_against_a_non_github_signature(oms_fixtures: Path,
                             "--repository", "acme/models", "--workflow", "release.yml"], capsys)
     assert code == 1
     assert f"does not match policy {GITHUB_ISSUER!r}" in err
+
+
+def test_a_flag_policy_is_not_widened_by_keys_from_the_config() -> None:
+    # in CI the config comes from the pull request: it must not add trusted keys or roots
+    config = PolicyConfig(keys=(Path("attacker.pub"),), certificate_roots=(Path("evil.pem"),))
+    policy = build_policy(config, PolicyFlags(repository="acme/models",
+                                              workflow="sign.yml", ref="main"))
+    assert policy.keys == () and policy.certificate_roots == ()
+    policy = build_policy(config, PolicyFlags(keys=(Path("release.pub"),)))
+    assert policy.keys == (Path("release.pub"),) and policy.certificate_roots == ()
+    assert build_policy(config, PolicyFlags()).keys == (Path("attacker.pub"),)

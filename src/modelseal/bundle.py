@@ -12,11 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import itertools
 import json
-import operator
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from modelseal.errors import CheckFailed
 from modelseal.manifest import Manifest
+from modelseal.untrusted import UnsafeFile, json_nesting_exceeds, read_regular_file
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
@@ -39,11 +36,6 @@ METHOD_CERTIFICATE = "certificate"
 METHOD_SIGSTORE = "sigstore"
 METHODS = (METHOD_SIGSTORE, METHOD_KEY, METHOD_CERTIFICATE)
 
-# A string runs to its closing quote or to the end of the input, so every match
-# succeeds and nothing is rescanned: linear even on hostile input.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 
 
 class BundleError(CheckFailed):
@@ -115,16 +107,11 @@ def read_bundle_file(path: Path, *, display: str | None = None) -> Bundle:
     """Read and structurally check the bundle at ``path``; size is checked before reading."""
     source = display or str(path)
     try:
-        with path.open("rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            if size > MAX_BUNDLE_BYTES:
-                raise BundleError(f"{source} is {size} bytes, more than the "
-                                  f"{MAX_BUNDLE_BYTES} a signature may have; refusing to parse it")
-            data = stream.read(MAX_BUNDLE_BYTES + 1)
+        data = read_regular_file(path, MAX_BUNDLE_BYTES)
     except FileNotFoundError:
         raise BundleError(f"signature {source} does not exist") from None
-    except IsADirectoryError:
-        raise BundleError(f"signature {source} is a directory") from None
+    except UnsafeFile as exc:
+        raise BundleError(f"signature {source}: {exc}") from None
     except OSError as exc:
         raise BundleError(f"cannot read signature {source}: {exc.strerror}") from None
     return parse_bundle(data, source=source)
@@ -157,23 +144,13 @@ def loads_bounded(data: bytes, source: str) -> Any:
     """``json.loads`` after checking the nesting depth, so hostile input cannot recurse."""
     if not data.strip():
         raise BundleError(f"{source} is empty")
-    if _nesting_exceeds(data, MAX_JSON_DEPTH):
+    if json_nesting_exceeds(data, MAX_JSON_DEPTH):
         raise BundleError(f"{source}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise BundleError(f"{source} is not valid JSON (truncated or corrupted?): "
                           f"{_one_line(exc)}") from None
-
-
-def _nesting_exceeds(data: bytes, limit: int) -> bool:
-    """Whether brackets outside strings nest deeper than ``limit`` (all loops in C)."""
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    brackets = _JSON_STRING.sub(b"", data).translate(_DEPTH_STEP, _NOT_BRACKETS)
-    # each opening bracket is 2, each closing one 0: minus one gives the depth change
-    depths = itertools.accumulate(map(operator.sub, brackets, itertools.repeat(1)))
-    return max(depths, default=0) > limit
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from modelseal import (
     cli_signing,
     cli_stores,
 )
-from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, printable
 
 if TYPE_CHECKING:
     from modelseal.engine import HashRun
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelsealError as exc:
         if args.debug:
             raise
-        print(f"modelseal: error: {exc}", file=sys.stderr)
+        print(f"modelseal: error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("modelseal: interrupted; nothing was left half-written", file=sys.stderr)

@@ -143,7 +143,6 @@ def policy_from_args(args: argparse.Namespace, config: Config | None) -> Policy:
 
 
 def _targets(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:
-    from dataclasses import replace
 
     from modelseal import targets
 
@@ -151,8 +150,7 @@ def _targets(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None
     if args.signature is not None and len(models) != 1:
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
     if args.ignore:
-        models = [replace(m, options=m.options.with_extra_ignores(tuple(args.ignore)))
-                  for m in models]
+        models = [m.with_ignores(tuple(args.ignore)) for m in models]
     return models, config
 
 

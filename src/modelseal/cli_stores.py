@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +225,5 @@ def with_local_dir_ignores(models: list[ModelTarget]) -> list[ModelTarget]:
     out = []
     for model in models:
         extra = local_dir_ignores(model.path) if model.path.is_dir() else ()
-        out.append(replace(model, options=model.options.with_extra_ignores(extra))
-                   if extra else model)
+        out.append(model.with_ignores(extra) if extra else model)
     return out

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from modelseal import lfs
 from modelseal.engine import ManifestStatus
+from modelseal.errors import printable
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 
@@ -23,11 +24,12 @@ def _size(diff: ManifestDiff, path: str, old: bool = False) -> str:
 
 def diff_lines(diff: ManifestDiff, limit: int = 200) -> list[str]:
     """One line per change, the most important first; long lists are cut with a count."""
-    lines = [f"  + added     {p}{_size(diff, p)}" for p in diff.added]
-    lines += [f"  - removed   {p}" for p in diff.removed]
-    lines += [f"  ~ modified  {p}{_size(diff, p)}" for p in diff.modified]
-    lines += [f"  > renamed   {a} -> {b}" for a, b in diff.renamed]
-    lines += [f"  * setting   {s}" for s in diff.settings]
+    show = printable
+    lines = [f"  + added     {show(p)}{_size(diff, p)}" for p in diff.added]
+    lines += [f"  - removed   {show(p)}" for p in diff.removed]
+    lines += [f"  ~ modified  {show(p)}{_size(diff, p)}" for p in diff.modified]
+    lines += [f"  > renamed   {show(a)} -> {show(b)}" for a, b in diff.renamed]
+    lines += [f"  * setting   {show(s)}" for s in diff.settings]
     if len(lines) > limit:
         hidden = len(lines) - limit
         lines = [*lines[:limit], f"  ... and {hidden} more (use --format json for all)"]

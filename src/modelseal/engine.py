@@ -19,6 +19,7 @@ from modelseal.hashing import HashSpec, hash_entries
 from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
 from modelseal.progress import Progress, progress_wanted
 from modelseal.targets import ModelTarget
+from modelseal.untrusted import UnsafeFile, read_regular_file
 from modelseal.walk import Listing, list_model
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -123,19 +124,26 @@ def hash_listing(listing: Listing, spec: HashSpec, run: HashRun, *,
 
 def read_manifest(path: Path) -> Manifest | None:
     """The manifest committed at ``path``, or None when there is none."""
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ManifestFormatError(f"{path} is larger than {MAX_MANIFEST_BYTES} bytes")
-        text = path.read_bytes()
-    except FileNotFoundError:
+    text = read_manifest_bytes(path)
+    if text is None:
         return None
-    except OSError as exc:
-        raise ManifestFormatError(f"cannot read {path}: {exc.strerror}") from None
     if _CONFLICT_MARKER.search(text):
         raise ManifestFormatError(f"{path}: manifest has a merge conflict (not valid JSON): "
                                   "run modelseal manifest to regenerate it from the files, "
                                   "then git add it")
     return Manifest.from_json(text, source=str(path))
+
+
+def read_manifest_bytes(path: Path) -> bytes | None:
+    """The committed manifest's bytes (None when absent); never a link, FIFO or huge file."""
+    try:
+        return read_regular_file(path, MAX_MANIFEST_BYTES)
+    except FileNotFoundError:
+        return None
+    except UnsafeFile as exc:
+        raise ManifestFormatError(str(exc)) from None
+    except OSError as exc:
+        raise ManifestFormatError(f"cannot read {path}: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -171,8 +179,9 @@ def check_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatu
 def refresh_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestStatus:
     """Write ``target``'s manifest when it is missing, stale or not in canonical form."""
     try:
-        committed_text = target.manifest_path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+        committed = read_manifest_bytes(target.manifest_path)
+        committed_text = committed.decode("utf-8") if committed is not None else None
+    except (ManifestFormatError, UnicodeDecodeError):
         committed_text = None
     try:
         status = check_target(target, run)

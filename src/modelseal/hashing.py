@@ -235,7 +235,7 @@ def _read_chunks(fd: int, task: _Task, hasher: StreamingHash,
 
 
 def _require_unchanged(entry: FileEntry, st: os.stat_result, when: str) -> None:
-    if not stat.S_ISREG(st.st_mode) or st.st_ino != entry.inode:
+    if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_dev) != (entry.inode, entry.device):
         raise HashingError(f"{entry.path} was replaced {when}; run again")
     if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
         raise HashingError(f"{entry.path} changed {when}; stop whatever is writing it "

@@ -24,7 +24,7 @@ LEGACY_PREDICATE_TYPE = "https://model_signing/Digests/v0.1"
 LEGACY_MODEL_NAME = "compat-undefined-not-present"
 MAX_RESOURCES = 1_000_000
 DIGEST_SIZES = {"sha256": 32, "blake2b": 64, "blake3": 32}
-_SHARD_NAME = re.compile(r"(?P<path>.+):(?P<start>[0-9]+):(?P<end>[0-9]+)", re.DOTALL)
+_SHARD_NAME = re.compile(r"(?P<path>.+):(?P<start>[0-9]{1,20}):(?P<end>[0-9]{1,20})", re.DOTALL)
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -95,7 +95,7 @@ class Manifest:
 
     @property
     def single_file(self) -> bool:
-        return [r.path for r in self.resources] == [SINGLE_FILE_NAME]
+        return {r.path for r in self.resources} == {SINGLE_FILE_NAME}
 
     def sorted(self) -> Manifest:
         ordered = tuple(sorted(self.resources, key=Resource.sort_key))
@@ -246,6 +246,8 @@ class _StatementReader:
         ignore = raw.get("ignore_paths", [])
         if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
             raise self.fail("ignore_paths must be a list of strings")
+        for path in ignore:
+            check_resource_name(path, self.fail)
         shard_size = self._shard_size(raw.get("shard_size")) if method == "shards" else None
         return Serialization(method, hash_type, allow, tuple(ignore), shard_size)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -111,9 +111,16 @@ class PolicyFlags:
 
 
 def build_policy(config: PolicyConfig | None, flags: PolicyFlags = PolicyFlags()) -> Policy:
-    """The config's policy with every flag that was given taking its place."""
+    """The config's policy, with the flags taking its place.
+
+    Who is trusted (signers, keys, certificate roots) is replaced as a whole when any
+    of those flags is given: in CI the config comes from the change under review, so
+    a flag policy must not be widened by keys or roots that the change itself added.
+    """
     base = Policy.from_config(config) if config else Policy()
     rule = flags.signer_rule()
+    if rule or flags.keys or flags.certificate_roots:
+        base = replace(base, signers=(), keys=(), certificate_roots=())
     return Policy(
         signers=(rule,) if rule else base.signers,
         keys=flags.keys or base.keys,
@@ -138,6 +145,11 @@ def validate_rule(rule: SignerRule, where: str) -> SignerRule:
             not re.fullmatch(r"[^/\s]+(/[^/\s]+)+", rule.gitlab_project)):
         raise UsageError(f"{where}: gitlab project must be GROUP/PROJECT, not "
                          f"{rule.gitlab_project!r}")
+    if expected_issuer(rule) is None:
+        # an identity alone would accept a certificate from any OIDC issuer the trusted
+        # Fulcio serves, including ones where anybody can claim that name
+        raise UsageError(f"{where}: an identity needs its OIDC issuer too (--issuer or "
+                         "'issuer:'), e.g. https://token.actions.githubusercontent.com")
     return rule
 
 
@@ -353,10 +365,14 @@ def _workflow_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
     candidates = [uri for uri in (facts.build_config_uri, facts.build_signer_uri) if uri]
     if not candidates:
         return f"the certificate names no workflow (policy expects {wanted})"
+    repositories = {r.casefold() for r in (facts.repository, rule.repository) if r}
     for uri in candidates:
         path = _uri_path(uri)
-        inside_repo = path.split("/", 2)[2] if path.count("/") >= 2 else path
-        if wanted in (path, inside_repo):
+        owner_repo, _, inside_repo = path.partition("/.github/")
+        # a workflow file only counts in the signing repository itself: a reusable
+        # workflow of the same name in another repository must not satisfy the rule
+        if wanted == path or (owner_repo.casefold() in repositories
+                              and wanted == f".github/{inside_repo}"):
             return None
     return f"workflow {facts.workflow!r} does not match policy, expected {wanted!r}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from modelseal.config import CONFIG_NAME, Config, HashOptions, find_config, load_config
@@ -18,6 +18,14 @@ class ModelTarget:
     path: Path
     options: HashOptions
     label: str | None = None  # how to show the path, when the caller knows better
+    # ignores given by the user (flags) or found by inspection, as opposed to the
+    # config's: verification trusts only these and the signature's own list
+    extra_ignore: tuple[str, ...] = ()
+
+    def with_ignores(self, extra: tuple[str, ...]) -> ModelTarget:
+        """This target also skipping ``extra``, for hashing and for verification."""
+        return replace(self, options=self.options.with_extra_ignores(extra),
+                       extra_ignore=(*self.extra_ignore, *extra))
 
     @property
     def is_file(self) -> bool:

@@ -448,7 +448,10 @@ class Verifier:
         if target.is_file and not signed.single_file and not signed.legacy:
             raise CheckFailed(f"the signature is for a directory, but {target.display} is a "
                               "file")
-        local = replace(target, options=target.options.with_extra_ignores(self.options.ignore))
+        # Skip only what the signature recorded and what --ignore adds: the config's own
+        # `ignore:` may come from the change under review, and must not hide a new file.
+        ignore = (*target.extra_ignore, *self.options.ignore)
+        local = replace(target, options=replace(target.options, ignore=ignore))
         run = HashRun(use_cache=False, progress=self.options.progress,
                       extra_ignored_files=(sig_path,), require_content=True)
         serialization = signed.serialization

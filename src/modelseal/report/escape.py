@@ -12,24 +12,18 @@ import html
 import re
 import shlex
 
-# C0/C1 controls (newline and tab included), DEL, and Unicode bidirectional and
-# invisible formatting characters that can make a name look like another one.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+from modelseal.errors import printable
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()|~#!{}<>&@])")
 _MARKDOWN_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/+=:,@!$;-]*)?"
                        r"(?:\?[A-Za-z0-9._~%/+=:,@!$;&-]*)?(?:#[A-Za-z0-9._~%/+=:,@!$;&-]*)?")
 # Follows "@" so that GitHub and GitLab do not read a name as a mention.
 WORD_JOINER = "\u2060"
-_NEWLINE_MARK = "\u2424"  # SYMBOL FOR NEWLINE
 _REPLACEMENT = "\ufffd"
 
 
-def visible(text: object) -> str:
-    """``text`` with line breaks shown as a symbol and other invisible controls replaced."""
-    value = str(text)
-    return _UNSAFE.sub(lambda m: _NEWLINE_MARK if m.group() in "\r\n" else _REPLACEMENT,
-                       value)
+visible = printable  # line breaks shown as a symbol, other invisible controls replaced
 
 
 def markdown_text(text: object) -> str:

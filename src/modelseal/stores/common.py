@@ -12,15 +12,13 @@ from typing import Any
 
 from modelseal.errors import CheckFailed, UsageError
 from modelseal.manifest import check_resource_name
+from modelseal.untrusted import UnsafeFile, json_nesting_exceeds, read_regular_file
 
 MAX_INDEX_BYTES = 4 * 1024 * 1024  # OCI registries cap manifests at 4 MiB; so do we
 MAX_STORE_INDEX_BYTES = 16 * 1024 * 1024  # a store-wide list of models (models.json)
 MAX_JSON_DEPTH = 32
 _DIGEST = re.compile(r"(?P<algorithm>sha256|sha512):(?P<hex>[0-9a-f]+)")
 _HEX_SIZES = {"sha256": 64, "sha512": 128}
-READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 class StoreNotFound(UsageError):
@@ -43,29 +41,19 @@ def read_json(path: Path, what: str, *, limit: int = MAX_INDEX_BYTES) -> Any:
 def read_bounded(path: Path, what: str, *, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (no FIFOs, no symlinks)."""
     try:
-        fd = os.open(path, READ_FLAGS)
+        return read_regular_file(path, limit)
     except FileNotFoundError:
         raise StoreError(f"{what} is missing ({path})") from None
+    except UnsafeFile as exc:
+        raise StoreError(f"{what}: {exc}") from None
     except OSError as exc:
         raise StoreError(f"cannot read {what} ({path}): {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as stream:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise StoreError(f"{what} ({path}) is not a regular file")
-        if st.st_size > limit:
-            raise StoreError(f"{what} ({path}) is {st.st_size} bytes, more than the {limit} "
-                             "allowed; refusing to parse it")
-        return stream.read(limit + 1)[:limit]
 
 
 def loads(data: bytes, what: str) -> Any:
     """``json.loads`` with a nesting-depth check first, so hostile input cannot recurse."""
-    depth = deepest = 0
-    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            raise StoreError(f"{what}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if json_nesting_exceeds(data, MAX_JSON_DEPTH):
+        raise StoreError(f"{what}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from modelseal.stores.common import READ_FLAGS, StoreError, UnsupportedLayer, safe_name
+from modelseal.stores.common import StoreError, UnsupportedLayer, safe_name
+from modelseal.untrusted import READ_FLAGS
 
 PLAIN = "tar"
 GZIP = "tar+gzip"
