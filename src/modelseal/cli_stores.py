@@ -31,8 +31,10 @@ _EXPORT_EXAMPLES = """\
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `export` on the main parser's subcommands."""
-    from modelseal import cli, cli_signing
+    """Register `export` (and the registry commands `attach`, `push`)."""
+    from modelseal import cli, cli_registry, cli_signing
+
+    cli_registry.add_commands(commands)
 
     sub = cli._subparser(commands, "export",
                          "describe a model for packaging tools and runtimes (JSON on stdout)",
@@ -73,10 +75,20 @@ def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentPa
     sign.add_argument("--ollama", metavar="NAME[:TAG]",
                       help="sign a model in Ollama's store (resources named by media type; "
                            "needs --signature FILE)")
+    from modelseal import cli_registry
+
+    verify.add_argument("--pull", type=Path, metavar="DIR",
+                        help="with an oci:// PATH: once verified, download exactly the verified "
+                             "files into DIR (a new directory, written atomically)")
+    cli_registry.add_transport_options(verify)
+    cli_registry.add_transport_options(sign)
 
 
 def store_requested(args: argparse.Namespace) -> bool:
-    return any(getattr(args, option, None) for option in STORE_OPTIONS)
+    from modelseal import cli_registry
+
+    return any(getattr(args, option, None) for option in STORE_OPTIONS) or \
+        cli_registry.registry_paths(args) or getattr(args, "pull", None) is not None
 
 
 def open_store(args: argparse.Namespace) -> StoreModel:
@@ -113,9 +125,14 @@ def _no_paths(args: argparse.Namespace) -> None:
 
 def run_verify_store(args: argparse.Namespace) -> int:
     """`verify` of a model in a store: bundle -> signature -> policy -> blobs re-hashed."""
-    from modelseal import cli_signing, console, verifying
+    from modelseal import cli_registry, cli_signing, console, verifying
     from modelseal.targets import load_nearest_config
 
+    if cli_registry.registry_paths(args) and not any(getattr(args, o, None)
+                                                     for o in STORE_OPTIONS):
+        return cli_registry.run_verify_registry(args)
+    if args.pull is not None:
+        raise UsageError("--pull is for registry models (verify oci://REF --pull DIR)")
     _no_paths(args)
     model = open_store(args)
     signature = args.signature or model.signature
@@ -139,10 +156,12 @@ def run_verify_store(args: argparse.Namespace) -> int:
 
 def run_sign_store(args: argparse.Namespace) -> int:
     """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
-    from modelseal import cli_signing
+    from modelseal import cli_registry, cli_signing
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
 
+    if cli_registry.registry_paths(args) and not args.ollama:
+        return cli_registry.run_sign_registry(args)
     _no_paths(args)
     if args.signature is None:
         raise UsageError("sign --ollama needs --signature FILE (Ollama's store has no place "
