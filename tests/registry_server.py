@@ -54,8 +54,18 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class TokenAuth:
+    """`auth: token` settings: the realm that issues JWTs and the certificates they chain to."""
+
+    realm: str
+    service: str
+    issuer: str
+    root_bundle: Path
+
+
 def _config(storage: Path, port: int, tls: tuple[Path, Path] | None,
-            htpasswd: Path | None) -> str:
+            htpasswd: Path | None, token: TokenAuth | None) -> str:
     lines = ["version: 0.1", "log:", "  level: warn", "  accesslog:", "    disabled: true",
              "storage:", "  filesystem:", f"    rootdirectory: {storage}",
              "  delete:", "    enabled: true", "http:", f"  addr: 127.0.0.1:{port}"]
@@ -63,11 +73,15 @@ def _config(storage: Path, port: int, tls: tuple[Path, Path] | None,
         lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
     if htpasswd is not None:
         lines += ["auth:", "  htpasswd:", "    realm: modelseal-tests", f"    path: {htpasswd}"]
+    if token is not None:
+        lines += ["auth:", "  token:", f"    realm: {token.realm}", f"    service: {token.service}",
+                  f"    issuer: {token.issuer}", f"    rootcertbundle: {token.root_bundle}"]
     return "\n".join(lines) + "\n"
 
 
 def start_registry(base: Path, *, tls: tuple[Path, Path] | None = None,
-                   htpasswd: Path | None = None, ca_file: Path | None = None) -> Registry:
+                   htpasswd: Path | None = None, ca_file: Path | None = None,
+                   token: TokenAuth | None = None) -> Registry:
     """Start a registry under ``base``; retried on a new port if the first is taken."""
     program = shutil.which("docker-registry")
     if program is None:
@@ -79,7 +93,7 @@ def start_registry(base: Path, *, tls: tuple[Path, Path] | None = None,
         storage = base / f"storage-{attempt}"
         storage.mkdir(parents=True)
         config = base / f"config-{attempt}.yml"
-        config.write_text(_config(storage, port, tls, htpasswd))
+        config.write_text(_config(storage, port, tls, htpasswd, token))
         log = base / f"registry-{attempt}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([program, "serve", str(config)], stdout=out,

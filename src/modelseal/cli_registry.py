@@ -211,10 +211,10 @@ def run_attach(args: argparse.Namespace) -> int:
     bundle = _local_candidate(args.signature).data
     _check_bundle(args.signature)
     client = _client(args, ref)
-    model = remote.open_reference(client, ref)
-    attached = referrers.attach(client, ref.repository, model.descriptor, bundle)
-    print(f"{model.pinned}: attached {args.signature} as referrer {attached.digest} "
-          f"({attached.via})")
+    subject = remote.pin(client, ref)
+    attached = referrers.attach(client, ref.repository, subject, bundle)
+    print(f"{ref.pinned(subject['digest'])}: attached {args.signature} as referrer "
+          f"{attached.digest} ({attached.via})")
     return EXIT_OK
 
 

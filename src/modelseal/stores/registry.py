@@ -196,9 +196,11 @@ class RegistryClient:
         response = self._raw(method, url, headers, data=data, stream=stream, params=params)
         if response.status_code == 401:
             response.close()
-            raise RegistryAuthError(f"auth: {self.host} refused the credentials for {scope} "
-                                    "(HTTP 401); check the user name and password (docker "
-                                    "login) or the token's permissions")
+            if challenge.scheme == "basic":
+                raise RegistryAuthError(f"auth: {self.host} refused the user name and password "
+                                        "(HTTP 401); check them (docker login)")
+            raise RegistryAuthError(f"auth: {self.host} refused the token for {scope} (HTTP "
+                                    "401); check the account's permissions (docker login)")
         return response
 
     def _answer(self, challenge: Challenge, scope: str, *, refused: bool) -> str:

@@ -163,6 +163,14 @@ class RemoteModel:
 # --- reading the pinned manifest ----------------------------------------------------------
 
 
+def pin(client: RegistryClient, ref: RegistryRef) -> dict[str, Any]:
+    """The descriptor (mediaType, digest, size) that ``ref`` resolves to, read once."""
+    top = client.manifest(ref.repository, ref.reference)
+    document = top.json(f"{ref.label}: manifest")
+    return {"mediaType": str(document.get("mediaType") or top.media_type),
+            "digest": top.digest, "size": len(top.data)}
+
+
 def open_reference(client: RegistryClient, ref: RegistryRef) -> RemoteModel:
     """Resolve ``ref`` once, then read its model manifest by digest only."""
     top = client.manifest(ref.repository, ref.reference)
