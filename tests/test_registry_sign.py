@@ -64,3 +64,36 @@ def test_ollama_reference_names_resources_as_the_store_does(registry: Registry,
     assert code == 0, doc
     assert doc["models"][0]["signature_source"].endswith("(tag schema)")
     assert parse(reference).repository == "library/tiny"
+
+
+def test_action_paths_accept_registry_references(registry: Registry, tmp_path: Path) -> None:
+    """The Action's verify step: oci:// paths verified in the registry, one row each."""
+    private, public = key_pair(tmp_path)
+    good = signed_model(tmp_path, private)
+    good_ref = f"oci://{registry.host}/acme/action-good:v1"
+    ok(run_modelseal(["push", str(good), good_ref]))
+    (good / "model.sig").unlink()
+    bad_ref = f"oci://{registry.host}/acme/action-unsigned:v1"
+    ok(run_modelseal(["push", str(good), bad_ref]))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / ".modelseal.yaml").write_text(f"version: 1\npolicy:\n  keys: [{public}]\n")
+
+    def action(paths: str) -> tuple[int, str, str]:
+        summary, output = workspace / "summary.md", workspace / "output.txt"
+        summary.write_text("")
+        output.write_text("")
+        env = {"MODELSEAL_INPUT_PATHS": paths, "GITHUB_WORKSPACE": str(workspace),
+               "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
+               "RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_EVENT_NAME": "push"}
+        (tmp_path / "runner-temp").mkdir(exist_ok=True)
+        result = run_modelseal(["action", "run", "--command", "verify"], cwd=workspace, env=env)
+        return result.returncode, summary.read_text(), output.read_text()
+
+    code, summary, output = action(good_ref)
+    assert code == 0, summary
+    assert "| verified |" in summary and f"{registry.host}/acme/action-good@sha256:" in summary
+    assert "verified<<" in output and "\ntrue\n" in output
+    code, summary, output = action(f"{good_ref} {bad_ref}")
+    assert code == 1
+    assert "| FAILED |" in summary and "not signed" in summary
