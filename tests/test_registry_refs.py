@@ -97,3 +97,48 @@ def test_a_title_cannot_escape_the_model() -> None:
              "annotations": {oci.TITLE: "../../etc/passwd"}}
     with pytest.raises(StoreError):
         oci.classify_layer(layer, layer["mediaType"], "layer 0")
+
+
+def test_manifest_reads_are_bounded_and_digest_checked() -> None:
+    """A hostile registry: a 5 MiB manifest, and one whose bytes differ from its digest."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from modelseal.stores.registry import RegistryClient, RegistryError
+
+    huge = b'{"layers": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    honest = b'{"schemaVersion": 2}'
+
+    class Hostile(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = huge if "huge" in self.path else honest
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            if "nolength" not in self.path:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = RegistryClient(f"127.0.0.1:{server.server_address[1]}")
+        for repository in ("huge/a", "huge/nolength"):
+            with pytest.raises(RegistryError, match="allowed"):
+                client.manifest(repository, "v1")
+        assert client.bytes_fetched < 4 * 1024 * 1024 + 128 * 1024
+        with pytest.raises(RegistryError, match="advertises"):
+            client.manifest("small/a", "v1", size=5 * 1024 * 1024)
+        wrong = "sha256:" + hashlib.sha256(b"other").hexdigest()
+        with pytest.raises(RegistryError, match="digest mismatch"):
+            client.manifest("small/a", wrong)
+        assert client.manifest("small/a", "v1").digest == \
+            "sha256:" + hashlib.sha256(honest).hexdigest()
+    finally:
+        server.shutdown()
+        server.server_close()

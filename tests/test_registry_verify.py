@@ -254,3 +254,41 @@ def test_reference_errors_are_usage_errors(registry: Registry) -> None:
     assert missing.returncode == 2 and "not found: manifest" in missing.stderr
     mixed = run_modelseal(["verify", f"oci://{registry.host}/acme/none:v1", "models/x"])
     assert mixed.returncode == 2 and "one registry reference" in mixed.stderr
+
+
+@pytest.mark.parametrize("options", ["hash: blake3", "serialization: shards\n    shard_size: 1000"])
+def test_other_hash_types_stream_the_blobs(registry: Registry, tmp_path: Path,
+                                           keys: tuple[Path, Path], options: str) -> None:
+    model = signed_model(tmp_path, keys[0])
+    (model / "model.sig").unlink()
+    (tmp_path / ".modelseal.yaml").write_text(
+        f"version: 1\nmodels:\n  - path: {model.name}\n    {options}\n")
+    ok(run_modelseal(["sign", str(model), "--method", "key", "--key", str(keys[0]),
+                      "--update-manifest"], cwd=tmp_path))
+    reference, _ = _push(registry, model, f"acme/streamed-{len(options)}:v1")
+    code, doc = verify_json(reference, "--key", str(keys[1]))
+    assert code == 0, doc
+    weights = (model / "model.safetensors").stat().st_size
+    assert doc["bytes_fetched"] > weights  # the blobs had to be hashed
+    # a changed blob is caught by the stream hash, and named
+    from hashlib import sha256
+
+    data = (model / "model.safetensors").read_bytes()  # random: no other test shares it
+    registry.blob_file(f"sha256:{sha256(data).hexdigest()}").write_bytes(data[::-1])
+    result = run_modelseal(["verify", reference, "--key", str(keys[1])])
+    assert result.returncode == 1
+    assert "digest mismatch" in result.stderr and "model.safetensors" in result.stderr
+
+
+def test_pull_refuses_a_directory_that_is_not_empty(registry: Registry, tmp_path: Path,
+                                                    keys: tuple[Path, Path]) -> None:
+    model = signed_model(tmp_path, keys[0])
+    reference, _ = _push(registry, model, "acme/occupied:v1")
+    target = tmp_path / "occupied"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    result = run_modelseal(["verify", reference, "--key", str(keys[1]), "--pull", str(target)])
+    assert result.returncode == 2 and "not empty" in result.stderr
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    local = run_modelseal(["verify", str(model), "--key", str(keys[1]), "--pull", str(target)])
+    assert local.returncode == 2 and "--pull is for registry models" in local.stderr
