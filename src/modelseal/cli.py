@@ -15,6 +15,7 @@ from modelseal import (
     __version__,
     cli_action,
     cli_git,
+    cli_keys,
     cli_options,
     cli_report,
     cli_signing,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (_add_demo, _add_manifest, _add_check, _add_digest):
         register(commands)
     cli_signing.add_commands(commands)
+    cli_keys.add_commands(commands)
     cli_stores.add_commands(commands)
     cli_git.add_commands(commands)
     cli_action.add_commands(commands)
