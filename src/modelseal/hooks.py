@@ -316,11 +316,13 @@ def _model_with_manifest(root: Path, path: str, known: set[str]) -> str | None:
         candidates.append(path[: -len(_MANIFEST_SUFFIX)])
     candidates.append(path)
     for single in candidates:
-        if (root / single).is_file() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
+        # a single file, or a directory keeping its manifest beside it (placement.py)
+        if (root / single).exists() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
             return None if _covered(single, known) else single
     for parent in posix.parents:
         directory = "" if str(parent) == "." else str(parent)
-        if (root / directory / MANIFEST_NAME).is_file():
+        beside = bool(directory) and (root / f"{directory}{_MANIFEST_SUFFIX}").is_file()
+        if beside or (root / directory / MANIFEST_NAME).is_file():
             return None if _covered(directory, known) else directory
     return None
 
