@@ -14,10 +14,10 @@ from modelseal.init import (
     config_text,
     find_models,
     hook_script,
-    is_weight_file,
     merge_precommit,
     precommit_config,
 )
+from modelseal.weights import is_weight_file
 from tests.conftest import run_modelseal
 from tests.git_helpers import (
     Git,
@@ -65,13 +65,13 @@ def test_a_model_at_the_root_is_the_root(tmp_path: Path) -> None:
 
 
 def test_init_writes_a_valid_config_and_is_idempotent(tmp_path: Path) -> None:
-    _touch(tmp_path, "models/a/model.safetensors", "models/b c/w.gguf")
+    _touch(tmp_path, "models/a/model.safetensors", "models/b c/w.gguf", "models/docs/x.md")
     first = run_modelseal(["init"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert ".modelseal.yaml: wrote it, tracking 2 model(s):" in first.stdout
+    assert ".modelseal.yaml: wrote it, tracking 2 models:" in first.stdout
     assert "- id: modelseal-manifest" in first.stdout  # the hook config is printed
     config = load_config(tmp_path / ".modelseal.yaml")
-    assert [e.path.name for e in config.models] == ["a", "b c"]
+    assert [e.path.name for e in config.models] == ["a", "b c"]  # models/docs is no model
     before = (tmp_path / ".modelseal.yaml").read_bytes()
     _touch(tmp_path, "models/late/x.onnx")
     second = run_modelseal(["init"], cwd=tmp_path)
@@ -80,6 +80,21 @@ def test_init_writes_a_valid_config_and_is_idempotent(tmp_path: Path) -> None:
     assert "models/late holds model files but is not listed" in second.stdout
     assert (tmp_path / ".modelseal.yaml").read_bytes() == before
     assert not (tmp_path / ".pre-commit-config.yaml").exists()
+
+
+def test_init_writes_a_glob_where_every_sibling_is_a_model(tmp_path: Path) -> None:
+    """A model added later under models/ is tracked without editing the config."""
+    _touch(tmp_path, "models/a/model.safetensors", "models/b/w.gguf", "single/m.onnx")
+    first = run_modelseal(["init"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "(as models/*/:" in first.stdout
+    assert yaml.safe_load((tmp_path / ".modelseal.yaml").read_text())["models"] == \
+        ["models/*/", "single"]
+    _touch(tmp_path, "models/late/x.onnx", "models/README.md")
+    config = load_config(tmp_path / ".modelseal.yaml")
+    assert [e.path.resolve().name for e in config.models] == ["a", "b", "late", "single"]
+    second = run_modelseal(["init"], cwd=tmp_path)
+    assert "not listed" not in second.stdout
 
 
 def test_init_without_models_writes_nothing(tmp_path: Path) -> None:

@@ -22,26 +22,16 @@ from modelseal import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
+from modelseal.weights import WEIGHT_EXTENSIONS, weight_files
 
-WEIGHT_EXTENSIONS = (".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt",
-                     ".h5", ".tflite", ".mlmodel", ".keras")
-INDEX_SUFFIX = ".index.json"  # sharded checkpoints: model.safetensors.index.json, ...
 HOOKS_REPO = "https://github.com/modelseal/modelseal"
 PRECOMMIT_CONFIG = ".pre-commit-config.yaml"
 HOOK_IDS = ("modelseal-manifest", "modelseal-verify")
 INSTALL_HOOK_TYPES = ("pre-commit", "post-merge", "post-checkout")
-_SKIPPED_DIRS = {"node_modules", "__pycache__", "venv", "site-packages"}
 _ROOT_IGNORES = (CONFIG_NAME, PRECOMMIT_CONFIG)
 
 
 # -- finding models ----------------------------------------------------------------
-
-
-def is_weight_file(name: str) -> bool:
-    """A weight file by extension, or the index of a sharded checkpoint."""
-    if name.endswith(INDEX_SUFFIX):
-        name = name[: -len(INDEX_SUFFIX)]
-    return name.lower().endswith(WEIGHT_EXTENSIONS)
 
 
 def find_models(root: Path) -> list[str]:
@@ -57,20 +47,41 @@ def find_models(root: Path) -> list[str]:
 
 
 def _weight_dirs(root: Path) -> Iterator[str]:
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
-                            and d not in _SKIPPED_DIRS and not _is_venv(Path(directory, d)))
-        if any(is_weight_file(name) for name in files):
-            relative = Path(directory).relative_to(root).as_posix()
-            yield relative or "."
+    for path in weight_files(root):
+        yield str(path.parent)
 
 
-def _is_venv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+def model_patterns(root: Path, models: Sequence[str]) -> list[str]:
+    """``models`` with each family of siblings folded into one glob, ``parent/*/``.
+
+    A glob is written only where the layout says "every directory here is a model": two
+    or more models share the parent, and every other visible subdirectory of it is one of
+    them. Then a model added there later is tracked without editing the config.
+    """
+    by_parent: dict[str, list[str]] = {}
+    for model in models:
+        parent = str(PurePosixPath(model).parent)
+        if model != "." and parent != ".":
+            by_parent.setdefault(parent, []).append(model)
+    folded = {parent for parent, children in by_parent.items()
+              if len(children) >= 2 and set(children) == _visible_subdirs(root, parent)}
+    patterns: list[str] = []
+    for model in models:
+        parent = str(PurePosixPath(model).parent)
+        if parent not in folded:
+            patterns.append(model)
+        elif f"{parent}/*/" not in patterns:
+            patterns.append(f"{parent}/*/")
+    return patterns
+
+
+def _visible_subdirs(root: Path, parent: str) -> set[str]:
+    return {f"{parent}/{entry.name}" for entry in os.scandir(root / parent)
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")}
 
 
 def config_text(models: Sequence[str]) -> str:
-    """The `.modelseal.yaml` that `init` writes for ``models``."""
+    """The `.modelseal.yaml` that `init` writes for ``models`` (paths or globs)."""
     entries: list[Any] = [{"path": m, "ignore": list(_ROOT_IGNORES)} if m == "." else m
                           for m in models]
     body = yaml.safe_dump({"version": 1, "models": entries}, sort_keys=False,
@@ -210,10 +221,15 @@ def _init_config(root: Path, models: list[str]) -> bool:
         print(f"no model files found under {_shown(root)} (looked for "
               f"{', '.join(WEIGHT_EXTENSIONS)} and sharded *.index.json); nothing written")
         return False
-    atomic_write_text(path, config_text(models))
-    print(f"{shown}: wrote it, tracking {len(models)} model(s):")
+    patterns = model_patterns(root, models)
+    atomic_write_text(path, config_text(patterns))
+    count = f"{len(models)} model" + ("s" if len(models) != 1 else "")
+    print(f"{shown}: wrote it, tracking {count}:")
     for model in models:
         print(f"  {model}")
+    for pattern in patterns:
+        if pattern.endswith("/*/"):
+            print(f"  (as {pattern}: every directory added there later is tracked too)")
     print("next: modelseal manifest   (writes model.manifest.json beside each model)")
     return True
 
