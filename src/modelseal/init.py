@@ -24,7 +24,7 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
 from modelseal.weights import WEIGHT_EXTENSIONS, weight_files
 
-HOOKS_REPO = "https://github.com/modelseal/modelseal"
+HOOKS_REPO = "https://github.com/modelseal/modelseal"  # the published hooks (--remote)
 PRECOMMIT_CONFIG = ".pre-commit-config.yaml"
 HOOK_IDS = ("modelseal-manifest", "modelseal-verify")
 INSTALL_HOOK_TYPES = ("pre-commit", "post-merge", "post-checkout")
@@ -98,22 +98,63 @@ def config_text(models: Sequence[str]) -> str:
 
 # -- the pre-commit configuration --------------------------------------------------
 
+# The hooks `init` sets up, with the fields of their definitions in .pre-commit-hooks.yaml
+# (a test keeps the two in step). `verbose: true`: pre-commit and prek hide the output of
+# a hook that passes, and a warning (an unverifiable model, a weight file outside Git LFS
+# or outside every model) must not be swallowed by a bare "Passed".
+LOCAL_HOOKS: tuple[dict[str, Any], ...] = (
+    {"id": "modelseal-manifest", "name": "modelseal manifest",
+     "entry": "modelseal hook manifest", "language": "system", "files": "",
+     "always_run": True, "pass_filenames": True, "require_serial": True, "verbose": True,
+     "stages": ["pre-commit", "pre-merge-commit", "manual"]},
+    {"id": "modelseal-check", "name": "modelseal check",
+     "entry": "modelseal hook check", "language": "system", "files": "",
+     "always_run": True, "pass_filenames": True, "require_serial": True, "verbose": True,
+     "stages": ["pre-push", "manual"]},
+    {"id": "modelseal-verify", "name": "modelseal verify",
+     "entry": "modelseal hook verify", "language": "system", "always_run": True,
+     "pass_filenames": False, "require_serial": True, "verbose": True,
+     "stages": ["post-merge", "manual"]},
+)
+HOOK_IDS = tuple(hook["id"] for hook in LOCAL_HOOKS)
+# post-checkout is not among them: pre-commit and prek refuse to run any hook while a
+# merge has unmerged files, so a framework post-checkout hook would make `git checkout
+# --theirs FILE` fail. `modelseal install-hooks --hook post-checkout` covers branch
+# switches with a plain hook instead.
+INSTALL_HOOK_TYPES = ("pre-commit", "post-merge", "pre-push")
+
+
+def remote_rev() -> str:
+    """The `rev:` of the published hooks that matches the installed modelseal."""
+    return f"v{__version__}"
+
 
 def precommit_snippet(hooks_repo: str | None = None, rev: str | None = None,
                       indent: str = "  ") -> str:
-    """Our entry of the `repos:` list, indented as a list item."""
-    lines = [f"- repo: {hooks_repo or HOOKS_REPO}",
-             f"  rev: {rev or 'v' + __version__}",
-             "  hooks:",
-             *(f"    - id: {hook_id}" for hook_id in HOOK_IDS)]
+    """Our entry of the `repos:` list, indented as a list item.
+
+    With no ``hooks_repo`` it is the local form (``repo: local``, ``language: system``):
+    it runs the modelseal installed on PATH, needs no network, and works unedited. With
+    one, the hooks come from that repository at ``rev`` (default: this version's tag).
+    """
+    if hooks_repo is None:
+        hooks = yaml.safe_dump(list(LOCAL_HOOKS), sort_keys=False, default_flow_style=None,
+                               width=100)
+        lines = ["- repo: local", "  hooks:",
+                 *(f"    {line}" for line in hooks.splitlines())]
+    else:
+        lines = [f"- repo: {hooks_repo}", f"  rev: {rev or remote_rev()}", "  hooks:",
+                 *(f"    - id: {hook_id}" for hook_id in HOOK_IDS)]
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
 def precommit_config(hooks_repo: str | None = None, rev: str | None = None) -> str:
     """A whole `.pre-commit-config.yaml` for a repository that has none."""
     types = ", ".join(INSTALL_HOOK_TYPES)
-    return ("# `pre-commit install` sets up every hook type listed here (verify runs after\n"
-            "# merges and checkouts)\n"
+    return ("# modelseal hooks (written by `modelseal init`). `pre-commit install` (or `prek\n"
+            "# install`) sets up every hook type listed here; the hooks run the modelseal\n"
+            "# installed on PATH. CI: pre-commit run modelseal-check --all-files "
+            "--hook-stage manual\n"
             f"default_install_hook_types: [{types}]\n"
             f"repos:\n{precommit_snippet(hooks_repo, rev)}")
 
@@ -202,8 +243,15 @@ def run_init(directory: Path, *, write_precommit: bool = False, hooks_repo: str 
         print(f"\nadd the hooks to {PRECOMMIT_CONFIG} (or run `modelseal init "
               "--write-precommit`):\n")
         print(precommit_config(hooks_repo, rev), end="")
-        print("\nthen: pre-commit install   (without pre-commit: modelseal install-hooks)")
+        print("\nthen: pre-commit install   (or prek install; without either: modelseal "
+              "install-hooks)")
+        _say_post_checkout()
     return EXIT_OK if config_ok else EXIT_FAILED
+
+
+def _say_post_checkout() -> None:
+    print("optional: modelseal install-hooks --hook post-checkout   (verify after branch "
+          "switches too)")
 
 
 def _init_config(root: Path, models: list[str]) -> bool:
@@ -230,7 +278,7 @@ def _init_config(root: Path, models: list[str]) -> bool:
     for pattern in patterns:
         if pattern.endswith("/*/"):
             print(f"  (as {pattern}: every directory added there later is tracked too)")
-    print("next: modelseal manifest   (writes model.manifest.json beside each model)")
+    print("next: modelseal manifest   (writes model.manifest.json into each model)")
     return True
 
 
@@ -252,8 +300,9 @@ def _init_precommit(root: Path, hooks_repo: str | None, rev: str | None) -> None
             return
         atomic_write_text(path, new)
         print(f"{_shown(path)}: added the modelseal hooks")
-    types = " ".join(f"--hook-type {t}" for t in INSTALL_HOOK_TYPES)
-    print(f"next: pre-commit install {types}")
+    print("next: pre-commit install   (or prek install; it reads "
+          "default_install_hook_types)")
+    _say_post_checkout()
 
 
 def _shown(path: Path) -> str:
@@ -273,8 +322,16 @@ _HOOK_COMMANDS = {
                    "After a merge or pull, verifies the signatures of the models it changed\n"
                    "# with the policy in .modelseal.yaml (fails only under policy.strict).",
                    "exit 0"),
+    "post-checkout": ('verify --from-ref "$1" --to-ref "$2"',
+                      "After a branch switch, verifies the signatures of the models it\n"
+                      "# changed (fails only under policy.strict). A checkout of files (git\n"
+                      "# passes 0 as $3: `git checkout --theirs FILE` during a merge) is left\n"
+                      "# alone.",
+                      "exit 0"),
 }
 HOOK_NAMES = tuple(_HOOK_COMMANDS)
+DEFAULT_HOOKS = ("pre-commit", "post-merge")  # post-checkout is opt-in
+_HOOK_GUARDS = {"post-checkout": '[ "$3" = 1 ] || exit 0\n'}  # branch switches only
 
 
 def hook_script(name: str, python: str = "") -> str:
@@ -283,7 +340,7 @@ def hook_script(name: str, python: str = "") -> str:
     return f"""#!/bin/sh
 {HOOK_MARKER} {name} (written by `modelseal install-hooks`, which may overwrite it)
 # {purpose}
-INSTALL_PYTHON={shlex.quote(python)}
+{_HOOK_GUARDS.get(name, "")}INSTALL_PYTHON={shlex.quote(python)}
 if [ -n "$INSTALL_PYTHON" ] && [ -x "$INSTALL_PYTHON" ]; then
     exec "$INSTALL_PYTHON" -m modelseal.hooks {command}
 elif command -v modelseal >/dev/null 2>&1; then
@@ -302,7 +359,7 @@ def run_install_hooks(start: Path, *, hooks: Sequence[str] | None = None,
     with open_repo(start) as repo:
         directory = repo.hooks_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    refused = [name for name in (hooks or HOOK_NAMES)
+    refused = [name for name in (hooks or DEFAULT_HOOKS)
                if not _install_one(directory / name, hook_script(name, sys.executable), force)]
     if refused:
         print("some hooks were left alone: rerun with --force to replace them (the old hook "
