@@ -97,3 +97,24 @@ def test_action_paths_accept_registry_references(registry: Registry, tmp_path: P
     code, summary, output = action(f"{good_ref} {bad_ref}")
     assert code == 1
     assert "| FAILED |" in summary and "not signed" in summary
+
+
+def test_export_reads_a_registry_model(registry: Registry, tmp_path: Path) -> None:
+    private, public = key_pair(tmp_path)
+    model = signed_model(tmp_path, private)
+    reference = f"oci://{registry.host}/acme/exported:v1"
+    ok(run_modelseal(["push", str(model), reference]))
+    local = json.loads(ok(run_modelseal(["export", "--format", "oci-descriptors",
+                                         str(model)])).stdout)
+    remote = json.loads(ok(run_modelseal(["export", "--format", "oci-descriptors",
+                                          reference])).stdout)
+    assert remote["reference"].startswith(f"{registry.host}/acme/exported@sha256:")
+    assert {(d["digest"], d["size"]) for d in remote["layers"]} == \
+        {(d["digest"], d["size"]) for d in local["layers"]}
+    info = json.loads(ok(run_modelseal(["export", "--format", "ollama-signature", reference,
+                                        "--key", str(public)])).stdout)
+    assert info["verified"] is True and info["format"] == "oms-v1.0"
+    _, other = key_pair(tmp_path, "other")
+    refused = run_modelseal(["export", "--format", "ollama-signature", reference,
+                             "--key", str(other)])
+    assert refused.returncode == 1 and json.loads(refused.stdout)["verified"] is False

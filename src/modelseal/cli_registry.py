@@ -178,6 +178,48 @@ def _print_json(model: RemoteModel, outcome: RegistryVerification,
     console.print_json(document, out=sys.stdout)
 
 
+# --- export ----------------------------------------------------------------------------------
+
+
+def run_export_registry(args: argparse.Namespace) -> int:
+    """`export` of a registry model: its raw layers as described, or its SignatureInfo."""
+    from modelseal import console
+    from modelseal.stores import ociref, remote
+
+    ref = ociref.parse(args.path)
+    model = remote.open_reference(_client(args, ref), ref)
+    if args.format == "ollama-signature":
+        return _export_signature(args, model)
+    if args.format == "cncf-annotations":
+        files = [{"filepath": f.name, "annotations": dict(f.annotations)} for f in model.files]
+        document: dict[str, Any] = {"files": files}
+    else:
+        document = {"layers": [{"mediaType": f.media_type, "digest": f.digest, "size": f.size,
+                                "annotations": dict(f.annotations)} for f in model.files]}
+    console.print_json({"version": console.JSON_SCHEMA_VERSION, "reference": model.pinned,
+                        **document}, out=sys.stdout)
+    return EXIT_OK
+
+
+def _export_signature(args: argparse.Namespace, model: RemoteModel) -> int:
+    from modelseal import cli_signing, console, verifying
+    from modelseal.stores import export, referrers, registry_verify
+    from modelseal.targets import load_nearest_config
+
+    candidates = ([_local_candidate(args.signature)] if args.signature is not None else
+                  referrers.find_candidates(model.client, model.ref.repository, model.subjects,
+                                            model.signature))
+    config = load_nearest_config(Path.cwd(), args.config)
+    options = verifying.VerifyOptions(policy=cli_signing.policy_from_args(args, config),
+                                      offline=args.offline, trust_config=args.trust_config,
+                                      progress=False)
+    result = registry_verify.verify_candidates(model, candidates, options).result
+    if result.signature is None:
+        raise UsageError(f"{model.pinned}: {result.message}")
+    console.print_json(export.signature_info(result.signature), out=sys.stdout)
+    return EXIT_OK if result.signature.verified else EXIT_FAILED
+
+
 # --- sign, attach, push --------------------------------------------------------------------
 
 

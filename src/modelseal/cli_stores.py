@@ -26,6 +26,7 @@ EXPORT_FORMATS = ("cncf-annotations", "oci-descriptors", "ollama-signature")
 _EXPORT_EXAMPLES = """\
   modelseal export --format cncf-annotations models/bert
   modelseal export --format oci-descriptors models/bert > layers.json
+  modelseal export --format oci-descriptors oci://registry.example/acme/bert:v1
   modelseal export --format ollama-signature --ollama llama3.2:1b --signature llama.sig \\
       --key signer-pub.pem"""
 
@@ -40,7 +41,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                          "describe a model for packaging tools and runtimes (JSON on stdout)",
                          _EXPORT_EXAMPLES, run_export)
     sub.add_argument("path", nargs="?", metavar="PATH",
-                     help="model directory or single file (cncf-annotations, oci-descriptors)")
+                     help="model directory or single file (cncf-annotations, oci-descriptors),"
+                          " or a registry model oci://REF or ollama://REF (every format)")
     sub.add_argument("--format", required=True, choices=EXPORT_FORMATS,
                      help="cncf-annotations: ModelPack layer annotations per file; "
                           "oci-descriptors: OCI layer descriptors per file; ollama-signature: "
@@ -54,6 +56,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="do not refresh the Sigstore trusted root; use the embedded one")
     sub.add_argument("--trust-config", type=Path, metavar="JSON",
                      help="Sigstore trust config or trusted root of a private instance")
+    cli_registry.add_transport_options(sub)
 
 
 def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentParser) -> None:
@@ -186,8 +189,11 @@ def _sign_one(signer: Signer, statement: str) -> bytes:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from modelseal import console
+    from modelseal import cli_registry, console
 
+    if args.path is not None and cli_registry.registry_paths(argparse.Namespace(
+            paths=[args.path])):
+        return cli_registry.run_export_registry(args)
     if args.format == "ollama-signature":
         return _export_ollama_signature(args)
     if args.path is None:

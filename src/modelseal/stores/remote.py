@@ -51,6 +51,7 @@ class RemoteFile:
     digest: str
     size: int
     media_type: str
+    annotations: tuple[tuple[str, str], ...] = ()  # the layer's string annotations
 
 
 @dataclass(frozen=True)
@@ -242,8 +243,17 @@ def _oci_layers(model: RemoteModel, manifest: dict[str, Any]) -> RemoteModel:
                              "or org.opencontainers.image.title annotation; cannot tell which "
                              "file it is")
         else:
-            files.append(RemoteFile(path, layer["digest"], size, media_type))
+            files.append(RemoteFile(path, layer["digest"], size, media_type,
+                                    _string_annotations(layer)))
     return _with_files(model, files, archives, signature)
+
+
+def _string_annotations(layer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    annotations = layer.get("annotations")
+    if not isinstance(annotations, dict):
+        return ()
+    return tuple((k, v) for k, v in annotations.items()
+                 if isinstance(k, str) and isinstance(v, str))
 
 
 def _ollama_layers(model: RemoteModel, manifest: dict[str, Any]) -> RemoteModel:
