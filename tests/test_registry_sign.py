@@ -97,6 +97,10 @@ def test_action_paths_accept_registry_references(registry: Registry, tmp_path: P
     code, summary, output = action(f"{good_ref} {bad_ref}")
     assert code == 1
     assert "| FAILED |" in summary and "not signed" in summary
+    signing = run_modelseal(["action", "run", "--command", "sign"], cwd=workspace,
+                            env={"MODELSEAL_INPUT_PATHS": good_ref,
+                                 "GITHUB_WORKSPACE": str(workspace)})
+    assert signing.returncode == 2 and "modelseal push" in signing.stdout + signing.stderr
 
 
 def test_export_reads_a_registry_model(registry: Registry, tmp_path: Path) -> None:

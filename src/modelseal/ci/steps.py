@@ -147,6 +147,12 @@ def presign_inputs(inputs: ActionInputs, ctx: Context) -> ActionInputs:
 
 def sign(step: Step) -> StepResult:
     """Sign every model whose signature is missing or no longer matches; publish them."""
+    from modelseal.ci import registry_refs
+
+    if registry_refs.split_paths(step.inputs.paths)[1]:
+        raise UsageError("the sign step signs directories; for a registry model sign the "
+                         "directory, then `modelseal push` it (which attaches model.sig), as "
+                         "examples/github/publish-oci.yml does")
     require_oidc(step.ctx, step.env)
     if step.inputs.commit:
         publish.require_branch(step.ctx)  # before signing, not after
