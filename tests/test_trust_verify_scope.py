@@ -36,7 +36,13 @@ from modelseal.policy import Policy
 from modelseal.signing import KeySigner, prepare, sign_models, write_signed
 from modelseal.targets import ModelTarget
 from modelseal.verifying import STATUS_FAILED, STATUS_VERIFIED, VerifyOptions, verify_target
-from tests.store_builders import BUNDLE_MEDIA_TYPE, build_hf_cache, build_oci_layout, put_blob
+from tests.store_builders import (
+    BUNDLE_MEDIA_TYPE,
+    build_dmr_store,
+    build_hf_cache,
+    build_oci_layout,
+    put_blob,
+)
 from tests.test_signing_support import key_signed_bundle, run_cli, write_public_key
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "tiny-model"
@@ -420,3 +426,25 @@ def test_trust_an_unlisted_oci_layer_is_added_without_being_read(
     assert code == 1, err
     assert "added" in out and "big.bin" in out
     assert read[0] < READ_ALLOWANCE, f"read {read[0]} bytes"
+
+
+def test_trust_a_dmr_layer_typed_empty_is_still_a_model_file(
+        key_signed: KeySigned, tmp_path: Path, capsys: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = build_dmr_store(key_signed.root, tmp_path / "dmr")
+    monkeypatch.setenv("MODELS_PATH", str(store))
+    index = json.loads((store / "models.json").read_text())
+    entry = index["models"][0]
+    manifest = json.loads((store / "manifests" / "sha256" / entry["id"][7:]).read_bytes())
+    payload = b"import os; os.system('id')\n"
+    manifest["layers"].append({"mediaType": "application/vnd.oci.empty.v1+json",
+                               "digest": put_blob(store / "blobs", payload),
+                               "size": len(payload),
+                               "annotations": {"org.cncf.model.filepath": "evil.py"}})
+    entry["id"] = put_blob(store / "manifests", json.dumps(manifest).encode())
+    (store / "models.json").write_text(json.dumps(index))
+    code, out, err = run_cli(["verify", "--dmr", "ai/tiny", "--signature",
+                              str(key_signed.root / "model.sig"), "--key",
+                              str(key_signed.public)], capsys)
+    assert code == 1, err + out
+    assert "added" in out and "evil.py" in out

@@ -478,10 +478,12 @@ class Verifier:
                               allow_symlinks=serialization.allow_symlinks,
                               extra_ignored_files=(sig_path,), default_ignores=())
         except ModelPathError as exc:
-            if serialization.allow_symlinks or "symlink" not in str(exc):
+            # the walk's advice (set allow_symlinks in the config) is for signing only
+            link, advice, _ = str(exc).partition("; set 'allow_symlinks: true'")
+            if not advice:
                 raise
-            raise CheckFailed(f"{exc} (the signature records allow_symlinks: false, which "
-                              "verification follows whatever the config says)") from None
+            raise CheckFailed(f"{link}, and the signature does not allow symlinks (it records "
+                              "allow_symlinks: false; the config cannot change that)") from None
 
 
 def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationResult:
