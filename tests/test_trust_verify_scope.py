@@ -139,8 +139,10 @@ def run_bounded(args: list[str], cwd: Path, *, memory: int = 1 << 30,
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
+    # few malloc arenas: on a many-core machine each thread's arena reserves address space
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
     process = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, text=True,
-                             capture_output=True, timeout=timeout, preexec_fn=limit)
+                             capture_output=True, timeout=timeout, preexec_fn=limit, env=env)
     rss = [line for line in process.stderr.splitlines() if line.startswith("maxrss ")]
     return process, int(rss[-1].split()[1]) * 1024 if rss else -1
 
