@@ -450,3 +450,36 @@ def test_trust_a_dmr_layer_typed_empty_is_still_a_model_file(
                               str(key_signed.public)], capsys)
     assert code == 1, err + out
     assert "added" in out and "evil.py" in out
+
+
+def test_trust_a_model_sig_layer_is_skipped_only_as_the_bundle_being_verified(
+        oms_fixtures: Path, tmp_path: Path, capsys: Any) -> None:
+    # A reference API signature records no ignore_paths; packaged with its model.sig as
+    # an annotated layer, that layer supplies the bundle and is not a model file. The
+    # same layer next to another --signature is a file the signature does not list.
+    model_signing = pytest.importorskip("model_signing")
+    model = tmp_path / "model"
+    shutil.copytree(EXAMPLE, model)
+    hashing = model_signing.hashing.Config().set_ignored_paths(paths=[], ignore_git_paths=False)
+    signing = model_signing.signing.Config().set_hashing_config(hashing)
+    signing.use_elliptic_key_signer(private_key=oms_fixtures / "keys/certificate/signing-key.pem")
+    bundle = tmp_path / "ref.sig"
+    signing.sign(model, bundle)
+    layout = build_oci_layout(model, tmp_path / "layout")
+
+    def add(layers: list[dict[str, Any]]) -> None:
+        data = bundle.read_bytes()
+        layers.append({"mediaType": "application/vnd.cncf.model.doc.v1.raw",
+                       "digest": put_blob(layout / "blobs", data), "size": len(data),
+                       "annotations": {"org.cncf.model.filepath": "model.sig"}})
+
+    _rewrite_layers(layout, add)
+    public = str(oms_fixtures / "keys/certificate/signing-key-pub.pem")
+    code, out, err = run_cli(["verify", "--oci-layout", str(layout), "--key", public], capsys)
+    assert code == 0, err + out
+    copy = tmp_path / "copy.sig"
+    shutil.copy(bundle, copy)
+    code, out, err = run_cli(["verify", "--oci-layout", str(layout), "--signature", str(copy),
+                              "--key", public], capsys)
+    assert code == 1, err + out
+    assert "added" in out and "model.sig" in out

@@ -22,7 +22,7 @@ from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_mani
 from modelseal.scope import HASH, SignedScope
 from modelseal.stores.common import StoreError
 from modelseal.stores.tarstream import Member, TarLayer, iter_members
-from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, name_sort_key
+from modelseal.walk import SIGNATURE_NAME, SINGLE_FILE_NAME, FileEntry, Listing, name_sort_key
 
 if TYPE_CHECKING:
     from modelseal.verifying import VerifyOptions
@@ -60,7 +60,8 @@ class StoreModel:
         serialization = signed.serialization
         ignored = {*self.store_ignores, *serialization.ignore_paths,
                    *(p.strip("/") for p in options.ignore)}
-        files = [entry for entry in self.files if not is_ignored(entry.name, ignored)]
+        files = [entry for entry in self.files if not is_ignored(entry.name, ignored)
+                 and not _is_the_bundle(entry, options.signature)]
         scope = SignedScope(signed)
         if signed.single_file:
             files = [self._single_file(files)]
@@ -108,6 +109,13 @@ class StoreModel:
             raise StoreError(f"the signature is for a single file (resource '.'), but "
                              f"{self.label} holds {count}")
         return files[0]._replace(name=SINGLE_FILE_NAME)
+
+
+def _is_the_bundle(entry: FileEntry, bundle: Path | None) -> bool:
+    """The `model.sig` layer whose blob is the bundle being verified is not a model file,
+    as `model.sig` beside a directory is not (the bundle is checked as a bundle)."""
+    return (bundle is not None and entry.name == SIGNATURE_NAME
+            and Path(entry.path).resolve() == bundle.resolve())
 
 
 def _once(name: str, seen: set[str], layer: TarLayer) -> None:
