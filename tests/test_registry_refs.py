@@ -81,8 +81,13 @@ def test_docker_config_auths_match_any_key_form() -> None:
     # ModelPack's filepath wins, and its media type decides
     ("application/vnd.cncf.model.weight.v1.tar",
      {oci.TITLE: "x", "org.cncf.model.filepath": "w.bin"}, "tar", "w.bin"),
-    ("application/vnd.dev.sigstore.bundle.v0.3+json", {oci.TITLE: "model.sig"}, oci.SIGNATURE,
+    # a file ORAS writes under its title is a file, whatever its type claims
+    ("application/vnd.oci.empty.v1+json", {oci.TITLE: "w.bin"}, oci.RAW, "w.bin"),
+    ("application/vnd.dev.sigstore.bundle.v0.3+json", {oci.TITLE: "model.sig"}, oci.RAW,
      "model.sig"),
+    ("application/vnd.oci.empty.v1+json", {"org.cncf.model.filepath": "w.bin"}, oci.RAW,
+     "w.bin"),
+    ("application/vnd.oci.empty.v1+json", {}, oci.SKIP, None),
 ])
 def test_layer_classification(media_type: str, annotations: dict[str, str], kind: str,
                               path: str | None) -> None:

@@ -229,13 +229,16 @@ def run_sign_registry(args: argparse.Namespace) -> int:
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
     from modelseal.stores import referrers, remote
+    from modelseal.walk import ALWAYS_IGNORED
 
     ref = _one_reference(args)
     signer = cli_signing._signer(args)
     client = _client(args, ref)
     model = remote.open_reference(client, ref)
-    manifest = model.manifest(Serialization(ignore_paths=tuple(sorted(args.ignore))),
-                              ignore=args.ignore)
+    # recorded as directory signing records them, so the same statement verifies a
+    # directory copy with its model.sig and model.manifest.json beside the files
+    ignore_paths = tuple(sorted({*ALWAYS_IGNORED, *(p.strip("/") for p in args.ignore)}))
+    manifest = model.manifest(Serialization(ignore_paths=ignore_paths))
     bundle = cli_stores._sign_one(signer, manifest.to_json())
     if args.signature is not None:
         atomic_write_bytes(args.signature, bundle)

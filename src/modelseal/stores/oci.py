@@ -4,8 +4,10 @@ A layout (what `oras cp --to-oci-layout`, `skopeo copy ... oci:DIR:TAG` and modc
 write) is `oci-layout`, `index.json` and `blobs/<alg>/<hex>`. The manifest's layers
 map to model files through `org.cncf.model.filepath` (older artifacts:
 `org.cnai.model.filepath`). A raw layer is the file itself; tar layers hold the files
-as members. Blob names are never trusted: every byte is re-hashed and compared with
-the signature.
+as members. A layer with a file-path annotation is a model file whatever its media
+type says (only a tar type makes it an archive): an "empty" or "signature" type does
+not keep it from being checked. Blob names are never trusted: every byte is re-hashed
+and compared with the signature.
 """
 
 from __future__ import annotations
@@ -226,9 +228,10 @@ def _add_layer(found: _Collector, index: int, layer: dict[str, Any], fallback: s
     if kind == SKIP:
         return
     blob = found.blobs.path(layer.get("digest"), where)
-    if kind == SIGNATURE or (kind == RAW and path == "model.sig"):
+    if media_type.startswith(BUNDLE_MEDIA_PREFIX) or (kind == RAW and path == "model.sig"):
         found.signature = _signature_blob(found, blob, where)
-        return
+        if path is None:
+            return
     regular = regular_blob(blob, found.blobs.root, where)
     if kind != RAW:
         found.archives.append(TarLayer(blob, kind, f"{where} [{media_type}]"))
@@ -244,6 +247,20 @@ def _add_layer(found: _Collector, index: int, layer: dict[str, Any], fallback: s
     found.media_types[path] = media_type
 
 
+def _annotated_kind(media_type: str) -> str:
+    """A layer that names a model file is that file (or a tar of it), whatever its type.
+
+    Runtimes unpack layers by their file-path annotation, so a type that claims
+    "empty", "signature" or something unknown must not keep the bytes from being
+    checked: anything but a tar type is the file itself.
+    """
+    try:
+        kind = layer_kind(media_type)
+    except UnsupportedLayer:
+        return RAW
+    return RAW if kind in (SKIP, SIGNATURE) else kind
+
+
 def _signature_blob(found: _Collector, blob: Path, where: str) -> Path:
     if found.signature is not None:
         raise StoreError(f"{where}: the artifact carries more than one signature layer")
@@ -254,16 +271,19 @@ def _signature_blob(found: _Collector, blob: Path, where: str) -> Path:
 def classify_layer(layer: dict[str, Any], media_type: str, where: str) -> tuple[str, str | None]:
     """(kind, model path) of a layer, for layouts and registries alike.
 
-    ModelPack layers name their file with `org.cncf.model.filepath` and say by media
-    type whether they are raw or tar. Plain ORAS artifacts name it with the title:
-    ORAS types a pushed file `application/vnd.oci.image.layer.v1.tar` although the
-    blob is the raw file, and tars only directories, which it marks for unpacking; so
-    a titled layer without that mark is raw whatever its media type says.
+    ModelPack layers name their file with `org.cncf.model.filepath`; such a layer is
+    that file, or a tar of it when its type says tar (see `_annotated_kind`). Plain
+    ORAS artifacts name it with the title: ORAS types a pushed file
+    `application/vnd.oci.image.layer.v1.tar` although the blob is the raw file, and
+    tars only directories, which it marks for unpacking; so a titled layer without
+    that mark is the raw file whatever its media type says.
     """
     path = layer_path(layer, where)
+    if path is not None:
+        return _annotated_kind(media_type), path
     annotations = layer.get("annotations")
-    if path is not None or not isinstance(annotations, dict) or TITLE not in annotations:
-        return layer_kind(media_type), path
+    if not isinstance(annotations, dict) or TITLE not in annotations:
+        return layer_kind(media_type), None
     title = safe_name(annotations[TITLE], f"{where}: annotation {TITLE}")
     if annotations.get(ORAS_UNPACK) == "true":
         kind = layer_kind(media_type)
@@ -271,8 +291,6 @@ def classify_layer(layer: dict[str, Any], media_type: str, where: str) -> tuple[
             raise UnsupportedLayer(f"{where}: ORAS marks {title!r} for unpacking, but its "
                                    f"media type {media_type!r} is not a tar archive")
         return kind, None  # members carry their own paths, under the directory's name
-    if media_type.startswith(BUNDLE_MEDIA_PREFIX):
-        return SIGNATURE, title
     return RAW, title
 
 

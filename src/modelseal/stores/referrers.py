@@ -47,6 +47,7 @@ class Candidate:
     source: str  # e.g. "referrer sha256:... (referrers API)"
     data: bytes | None = None
     error: str | None = None
+    layer: str | None = None  # the artifact's own bundle layer (its digest), not a referrer
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,12 @@ def _referrer(client: RegistryClient, repository: str, subject: str,
 
 def _layer_candidate(client: RegistryClient, repository: str, layer: dict[str, Any]
                      ) -> Candidate:
-    source = f"layer {layer.get('digest')} ({VIA_LAYER})"
+    digest = str(layer.get("digest"))
+    source = f"layer {digest} ({VIA_LAYER})"
     try:
-        return Candidate(source, _bundle_bytes(client, repository, layer, source))
+        return Candidate(source, _bundle_bytes(client, repository, layer, source), layer=digest)
     except ModelsealError as exc:
-        return Candidate(source, error=str(exc))
+        return Candidate(source, error=str(exc), layer=digest)
 
 
 def _bundle_bytes(client: RegistryClient, repository: str, layer: dict[str, Any],

@@ -75,7 +75,7 @@ def verify_candidates(model: RemoteModel, candidates: list[Candidate],
             folder.mkdir()
             (folder / "model.sig").write_bytes(candidate.data)
             target = ModelTarget(folder, HashOptions(), label=model.pinned)
-            result = verifier.verify(target, model)
+            result = verifier.verify(target, model.verifying_layer(candidate.layer))
             outcomes.append(Outcome(candidate, replace(result,
                                                        signature_path=Path(candidate.source))))
             if result.status == STATUS_VERIFIED:

@@ -21,7 +21,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from modelseal.errors import UsageError
 from modelseal.hashing import HashSpec
-from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
+from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest
+from modelseal.scope import HASH, SignedScope
 from modelseal.stores import oci, ollama
 from modelseal.stores.common import StoreError, parse_digest
 from modelseal.stores.ociref import OLLAMA_SCHEME, RegistryRef
@@ -33,7 +34,7 @@ from modelseal.stores.registry import (
 )
 from modelseal.stores.source import hash_member, is_ignored
 from modelseal.stores.tarstream import Member, stream_members
-from modelseal.walk import ALWAYS_IGNORED, SINGLE_FILE_NAME, name_sort_key
+from modelseal.walk import SIGNATURE_NAME, SINGLE_FILE_NAME, name_sort_key
 
 if TYPE_CHECKING:
     from modelseal.verifying import VerifyOptions
@@ -77,8 +78,8 @@ class RemoteModel:
     archives: tuple[RemoteArchive, ...]
     signature: dict[str, Any] | None = None
     subjects: tuple[str, ...] = ()  # manifest digests whose referrers may sign this model
-    _digest_cache: dict[Any, tuple[dict[str, list[bytes]], dict[str, int]]] = field(
-        default_factory=dict)
+    bundle_layer: str | None = None  # digest of the layer whose bundle is being verified
+    _streamed: dict[tuple[str, HashSpec], list[bytes]] = field(default_factory=dict)
 
     @property
     def pinned(self) -> str:
@@ -88,77 +89,103 @@ class RemoteModel:
     def label(self) -> str:
         return self.pinned
 
+    def verifying_layer(self, digest: str | None) -> RemoteModel:
+        """This model while the bundle of layer ``digest`` is verified (None: a referrer).
+
+        That layer is the signature, not a model file, as `model.sig` beside a
+        directory is not; any other `model.sig` layer is a file like the rest.
+        """
+        return replace(self, bundle_layer=digest)
+
     # -- the verify hook (verifying.FileSource) ----------------------------------------
 
     def check_files(self, signed: Manifest, options: VerifyOptions) -> ManifestDiff:
-        only = (frozenset(r.path for r in signed.resources)
-                if options.ignore_unsigned_files else None)
-        digests, sizes = self.digests(signed.serialization, ignore=options.ignore, only=only,
-                                      single_file=signed.single_file)
-        current = build_manifest(signed.name, signed.serialization, digests, sizes)
-        return replace(diff_manifests(signed, current, sizes=sizes), settings=())
+        """Compare with ``signed``: only the files it lists are hashed (see scope.py).
+
+        Skipped: what the signature records in ``ignore_paths`` and ``--ignore``.
+        """
+        serialization = signed.serialization
+        ignored = {*serialization.ignore_paths, *(p.strip("/") for p in options.ignore)}
+        files = [f for f in self.files if not is_ignored(f.name, ignored)
+                 and not (f.name == SIGNATURE_NAME and f.digest == self.bundle_layer)]
+        scope = SignedScope(signed)
+        if signed.single_file:
+            files = [self._single_file(files)]
+        elif options.ignore_unsigned_files:
+            files = [f for f in files if f.name in scope.paths]
+        spec = serialization.spec
+        digests = {f.name: self._file_digests(f, spec) for f in scope.keep(files)}
+        seen = {f.name for f in files}
+        for archive in self.archives:
+            self._archive_digests(archive, spec, ignored, seen, digests, scope,
+                                  only_signed=options.ignore_unsigned_files)
+        return scope.diff(digests)
 
     def manifest(self, serialization: Serialization, *, ignore: Sequence[str] = ()) -> Manifest:
-        """A fresh manifest of every file, for signing from the registry."""
-        digests, sizes = self.digests(serialization, ignore=ignore)
+        """A fresh manifest of every file but the ignored ones, for signing from here."""
+        ignored = {*serialization.ignore_paths, *(p.strip("/") for p in ignore)}
+        spec = serialization.spec
+        files = [f for f in self.files if not is_ignored(f.name, ignored)]
+        digests = {f.name: self._file_digests(f, spec) for f in files}
+        sizes = {f.name: f.size for f in files}
+        seen = set(sizes)
+        for archive in self.archives:
+            scope_all = _Everything(sizes)
+            self._archive_digests(archive, spec, ignored, seen, digests, scope_all,
+                                  only_signed=False)
         if not digests:
             raise StoreError(f"{self.label} holds no files to sign (OMS needs at least one)")
         return build_manifest(self.name, serialization, digests, sizes)
 
-    def digests(self, serialization: Serialization, *, ignore: Sequence[str] = (),
-                only: frozenset[str] | None = None, single_file: bool = False
-                ) -> tuple[dict[str, list[bytes]], dict[str, int]]:
-        """name -> digests and sizes; downloads only what the manifest cannot answer."""
-        key = (serialization, tuple(ignore), only, single_file)
-        if key not in self._digest_cache:
-            self._digest_cache[key] = self._compute(serialization, ignore, only, single_file)
-        return self._digest_cache[key]
-
-    def _compute(self, serialization: Serialization, ignore: Sequence[str],
-                 only: frozenset[str] | None, single_file: bool
-                 ) -> tuple[dict[str, list[bytes]], dict[str, int]]:
-        ignored = {*ALWAYS_IGNORED, *serialization.ignore_paths, *(p.strip("/") for p in ignore)}
-        spec = serialization.spec
-        files = [f for f in self.files if not is_ignored(f.name, ignored)]
-        if single_file:
-            if self.archives or len(files) != 1:
-                raise StoreError(f"the signature is for a single file (resource '.'), but "
-                                 f"{self.label} holds {len(files)} raw file layer(s)"
-                                 + (" and tar layers" if self.archives else ""))
-            files = [replace(files[0], name=SINGLE_FILE_NAME)]
-        elif only is not None:
-            files = [f for f in files if f.name in only]
-        digests = {f.name: self._file_digests(f, spec) for f in files}
-        sizes = {f.name: f.size for f in files}
-        for archive in self.archives:
-            self._archive_digests(archive, spec, ignored, only, digests, sizes)
-        return digests, sizes
+    def _single_file(self, files: list[RemoteFile]) -> RemoteFile:
+        if self.archives or len(files) != 1:
+            raise StoreError(f"the signature is for a single file (resource '.'), but "
+                             f"{self.label} holds {len(files)} raw file layer(s)"
+                             + (" and tar layers" if self.archives else ""))
+        return replace(files[0], name=SINGLE_FILE_NAME)
 
     def _file_digests(self, entry: RemoteFile, spec: HashSpec) -> list[bytes]:
         algorithm, hexdigest = parse_digest(entry.digest, f"{self.label}: {entry.name}")
         if spec == _RAW_SHA256 and algorithm == "sha256":
             return [bytes.fromhex(hexdigest)]  # the pinned manifest names the bytes
-        what = f"{self.label}: layer {entry.name!r}"
-        with self.client.blob(self.ref.repository, entry.digest, entry.size, what) as stream:
-            digests = hash_member(Member(entry.name, entry.size, stream), spec)
-            drain(stream)
-        return digests
+        key = (entry.digest, spec)
+        if key not in self._streamed:  # several candidates: each blob is streamed once
+            what = f"{self.label}: layer {entry.name!r}"
+            with self.client.blob(self.ref.repository, entry.digest, entry.size,
+                                  what) as stream:
+                self._streamed[key] = hash_member(Member(entry.name, entry.size, stream), spec)
+                drain(stream)
+        return self._streamed[key]
 
     def _archive_digests(self, archive: RemoteArchive, spec: HashSpec, ignored: set[str],
-                         only: frozenset[str] | None, digests: dict[str, list[bytes]],
-                         sizes: dict[str, int]) -> None:
+                         seen: set[str], digests: dict[str, list[bytes]],
+                         scope: SignedScope | _Everything, *, only_signed: bool) -> None:
         with self.client.blob(self.ref.repository, archive.digest, archive.size,
                               archive.label) as stream:
             for member in stream_members(stream, archive.compression, archive.label):
-                if is_ignored(member.name, ignored) or (only is not None and
-                                                        member.name not in only):
+                if is_ignored(member.name, ignored) or (only_signed and
+                                                        member.name not in scope.paths):
                     continue
-                if member.name in digests:
+                if member.name in seen:
                     raise StoreError(f"{archive.label}: {member.name!r} is also in another "
                                      "layer; a path may appear only once in a model")
-                digests[member.name] = hash_member(member, spec)
-                sizes[member.name] = member.size
+                seen.add(member.name)
+                if scope.verdict(member.name, member.size) == HASH:
+                    digests[member.name] = hash_member(member, spec)
             drain(stream)
+
+
+class _Everything:
+    """The scope of signing: every member is hashed, and its size kept."""
+
+    paths: frozenset[str] = frozenset()
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes
+
+    def verdict(self, name: str, size: int) -> str:
+        self.sizes[name] = size
+        return HASH
 
 
 # --- reading the pinned manifest ----------------------------------------------------------
@@ -233,9 +260,14 @@ def _oci_layers(model: RemoteModel, manifest: dict[str, Any]) -> RemoteModel:
         size = _size(layer, where)
         if kind == oci.SKIP:
             continue
-        if kind == oci.SIGNATURE or (kind == oci.RAW and path == "model.sig"):
+        if media_type.startswith(oci.BUNDLE_MEDIA_PREFIX) or (kind == oci.RAW and
+                                                              path == SIGNATURE_NAME):
+            if signature is not None:
+                raise StoreError(f"{where}: the artifact carries more than one signature layer")
             signature = layer
-        elif kind != oci.RAW:
+            if path is None:
+                continue
+        if kind != oci.RAW:
             archives.append(RemoteArchive(layer["digest"], size, kind,
                                           f"{where} [{media_type}]"))
         elif path is None:
