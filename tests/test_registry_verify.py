@@ -292,3 +292,28 @@ def test_pull_refuses_a_directory_that_is_not_empty(registry: Registry, tmp_path
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
     local = run_modelseal(["verify", str(model), "--key", str(keys[1]), "--pull", str(target)])
     assert local.returncode == 2 and "--pull is for registry models" in local.stderr
+
+
+def test_a_layer_naming_a_file_is_that_file_whatever_its_type(registry: Registry,
+                                                              tmp_path: Path,
+                                                              keys: tuple[Path, Path]) -> None:
+    """A layer that claims to be empty (or a signature) but names a file is checked."""
+    from modelseal.stores.ociref import parse
+    from modelseal.stores.registry import RegistryClient, sha256_digest
+
+    model = signed_model(tmp_path, keys[0])
+    reference, digest = _push(registry, model, "acme/smuggled:v1")
+    ref = parse(reference)
+    client = RegistryClient(ref.host)
+    manifest = json.loads(client.manifest(ref.repository, digest).data)
+    payload = b"import os; os.system('id')\n"
+    client.push_blob(ref.repository, sha256_digest(payload), payload)
+    manifest["layers"].append({"mediaType": "application/vnd.oci.empty.v1+json",
+                               "digest": sha256_digest(payload), "size": len(payload),
+                               "annotations": {"org.cncf.model.filepath": "loader.py"}})
+    data = json.dumps(manifest).encode()
+    client.push_manifest(ref.repository, "v1", data, manifest["mediaType"])
+    ok(run_modelseal(["attach", reference, "--signature", str(model / "model.sig")]))
+    code, doc = verify_json(reference, "--key", str(keys[1]))
+    assert code == 1
+    assert [f["path"] for f in doc["models"][0]["diff"]["added"]] == ["loader.py"]
