@@ -180,6 +180,7 @@ class TokenState:
     issuer: str
     service: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    refresh_token: str = ""  # accepted by the OAuth2 refresh-token grant (POST)
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
@@ -189,8 +190,6 @@ class _TokenHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        import jwt
-
         query = parse_qs(urlsplit(self.path).query)
         authorization = self.headers.get("Authorization", "")
         self.state.requests.append({"query": query, "basic": authorization.startswith("Basic ")})
@@ -198,6 +197,22 @@ class _TokenHandler(BaseHTTPRequestHandler):
         if authorization != expected:
             _send(self, 401, b'{"details": "bad credentials"}')
             return
+        self._issue(query, "token")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        self.state.requests.append({"query": form, "basic": False, "grant": form.get(
+            "grant_type", [""])[0]})
+        if not self.state.refresh_token or \
+                form.get("refresh_token") != [self.state.refresh_token]:
+            _send(self, 401, b'{"details": "bad refresh token"}')
+            return
+        self._issue(form, "access_token")
+
+    def _issue(self, query: dict[str, list[str]], field_name: str) -> None:
+        import jwt
+
         access = []
         for scope in query.get("scope", []):
             kind, name, actions = scope.split(":")
@@ -209,7 +224,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
         x5c = [base64.b64encode(self.state.cert_der).decode()]
         token = jwt.encode(claims, self.state.key_pem, algorithm="ES256",
                            headers={"x5c": x5c})
-        _send(self, 200, json.dumps({"token": token}).encode(),
+        _send(self, 200, json.dumps({field_name: token}).encode(),
               {"Content-Type": "application/json"})
 
 

@@ -154,6 +154,15 @@ def test_bearer_token_flow_against_a_registry_with_token_auth(tmp_path: Path) ->
             bad = run_modelseal(["verify", reference, "--key", str(public)], env=env)
             assert bad.returncode == 2
             assert "auth: the token service" in bad.stderr and "refused" in bad.stderr
+            # an identity token (OAuth refresh token) from `docker login` is exchanged too
+            state.refresh_token = "refresh-" + "r" * 20
+            config = tmp_path / "docker3"
+            config.mkdir()
+            (config / "config.json").write_text(json.dumps(
+                {"auths": {registry.host: {"identitytoken": state.refresh_token}}}))
+            ok(run_modelseal(["verify", reference, "--key", str(public)],
+                             env={"DOCKER_CONFIG": str(config)}))
+            assert any(r.get("grant") == "refresh_token" for r in state.requests)
         finally:
             registry.stop()
 

@@ -209,6 +209,10 @@ class RegistryClient:
                                     "(HTTP 401); check them (docker login)")
         credentials = self._credentials(self.host)
         if challenge.scheme == "basic":
+            if credentials is not None and credentials.identity_token:
+                raise RegistryAuthError(f"auth: {self.host} asks for a password, but the Docker "
+                                        "config holds only an identity token for it; run "
+                                        f"`docker login {self.host}` with a password")
             if credentials is None:
                 raise RegistryAuthError(f"auth: {self.host} asks for a user name and password; "
                                         f"run `docker login {self.host}` or add it to the "
@@ -232,8 +236,14 @@ class RegistryClient:
         params = {"scope": scope}
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]
-        headers = {"Authorization": credentials.basic_header()} if credentials else {}
-        response = self._raw("GET", realm, headers, params=params, stream=True)
+        if credentials is not None and credentials.identity_token:
+            # OAuth2 refresh-token grant, as the distribution token spec describes it
+            form = {**params, "grant_type": "refresh_token", "client_id": "modelseal",
+                    "refresh_token": credentials.identity_token}
+            response = self._raw("POST", realm, {}, data=form, stream=True)
+        else:
+            headers = {"Authorization": credentials.basic_header()} if credentials else {}
+            response = self._raw("GET", realm, headers, params=params, stream=True)
         with response:
             if response.status_code in (401, 403):
                 who = "the credentials" if credentials else "anonymous access"

@@ -35,8 +35,15 @@ class RegistryAuthError(UsageError):
 
 @dataclass(frozen=True)
 class Credentials:
+    """A user name and password, or an OAuth refresh token (``identitytoken``).
+
+    `docker login` stores an identity token instead of the password for registries
+    whose token service issues refresh tokens; it is exchanged at the token realm.
+    """
+
     username: str
     password: str = field(repr=False)
+    identity_token: str | None = field(default=None, repr=False)
 
     def basic_header(self) -> str:
         raw = f"{self.username}:{self.password}".encode()
@@ -123,6 +130,9 @@ def _key_host(key: str) -> str:
 
 
 def _from_auth_entry(entry: dict[str, Any], host: str) -> Credentials | None:
+    identity = entry.get("identitytoken")
+    if isinstance(identity, str) and identity:
+        return Credentials(str(entry.get("username") or "<token>"), "", identity)
     auth = entry.get("auth")
     if isinstance(auth, str) and auth:
         try:
@@ -166,4 +176,6 @@ def _from_helper(name: str, host: str) -> Credentials | None:
     if not isinstance(user, str) or not isinstance(secret, str):
         raise RegistryAuthError(f"credential helper docker-credential-{name} gave a non-string "
                                 "username or secret")
+    if user == "<token>":  # the helpers' way of handing back an identity token
+        return Credentials(user, "", secret)
     return Credentials(user, secret)
