@@ -317,3 +317,18 @@ def test_a_layer_naming_a_file_is_that_file_whatever_its_type(registry: Registry
     code, doc = verify_json(reference, "--key", str(keys[1]))
     assert code == 1
     assert [f["path"] for f in doc["models"][0]["diff"]["added"]] == ["loader.py"]
+
+
+def test_a_single_file_model_round_trips(registry: Registry, tmp_path: Path,
+                                         keys: tuple[Path, Path]) -> None:
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF" + bytes(range(256)) * 40)
+    ok(run_modelseal(["sign", str(weights), "--method", "key", "--key", str(keys[0]),
+                      "--update-manifest"]))
+    pushed = ok(run_modelseal(["push", str(weights), f"oci://{registry.host}/acme/gguf:v1"]))
+    assert f"attached {weights.with_name('tiny.gguf.sig')}" in pushed.stdout
+    target = tmp_path / "pulled"
+    ok(run_modelseal(["verify", f"oci://{registry.host}/acme/gguf:v1", "--key", str(keys[1]),
+                      "--pull", str(target)]))
+    assert sorted(p.name for p in target.iterdir()) == ["tiny.gguf", "tiny.gguf.sig"]
+    ok(run_modelseal(["verify", str(target / "tiny.gguf"), "--key", str(keys[1])]))

@@ -280,9 +280,9 @@ def run_push(args: argparse.Namespace) -> int:
     pushed = publish.push_directory(client, ref, args.path, config_path=args.config)
     print(f"{pushed.pinned}: pushed {pushed.layers} file layer(s) as {ref.label}")
     if pushed.attached is not None:
-        print(f"  attached model.sig as referrer {pushed.attached.digest} "
+        print(f"  attached {pushed.signature} as referrer {pushed.attached.digest} "
               f"({pushed.attached.via})")
     else:
-        print("  no model.sig: the artifact is unsigned (sign it with `modelseal sign "
-              f"{ref.label} ...`)")
+        print("  no signature beside the model: the artifact is unsigned (sign it with "
+              f"`modelseal sign {ref.label} ...`)")
     return EXIT_OK

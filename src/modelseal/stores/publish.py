@@ -27,6 +27,7 @@ class Pushed:
     pinned: str
     layers: int
     attached: Attached | None
+    signature: Path | None = None  # the bundle file that was attached
 
 
 def push_directory(client: RegistryClient, ref: RegistryRef, path: str, *,
@@ -62,7 +63,8 @@ def push_directory(client: RegistryClient, ref: RegistryRef, path: str, *,
         bundle = read_bundle_file(signature)
         subject = {"mediaType": OCI_MANIFEST, "digest": pushed.digest, "size": len(data)}
         attached = attach(client, ref.repository, subject, bundle.raw)
-    return Pushed(ref.pinned(pushed.digest), len(layers), attached)
+    return Pushed(ref.pinned(pushed.digest), len(layers), attached,
+                  signature if attached is not None else None)
 
 
 def _model_config(name: str, diff_ids: list[str]) -> bytes:
