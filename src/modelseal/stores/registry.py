@@ -32,7 +32,6 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from modelseal import __version__
-from modelseal.errors import CheckFailed, UsageError
 from modelseal.stores.common import MAX_INDEX_BYTES, StoreNotFound, loads, parse_digest
 from modelseal.stores.ociref import is_loopback
 from modelseal.stores.registry_auth import (
@@ -42,6 +41,10 @@ from modelseal.stores.registry_auth import (
     credentials_for,
     parse_challenge,
 )
+from modelseal.stores.registry_blob import CheckedBlob, reason
+from modelseal.stores.registry_blob import RegistryError as RegistryError
+from modelseal.stores.registry_blob import RegistryUnavailable as RegistryUnavailable
+from modelseal.stores.registry_blob import drain as drain
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -54,14 +57,6 @@ MAX_ERROR_BYTES = 16 * 1024
 MAX_REDIRECTS = 5
 _CHUNK = 1024 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-class RegistryError(CheckFailed):
-    """What the registry served is wrong: a digest or size mismatch, a broken document."""
-
-
-class RegistryUnavailable(UsageError):
-    """The registry could not be asked (connection, TLS, an unexpected HTTP status)."""
 
 
 class RegistryNotFound(StoreNotFound):
@@ -153,12 +148,12 @@ class RegistryClient:
         except requests.exceptions.SSLError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "hostname" in str(exc).lower():
                 raise RegistryUnavailable(
-                    f"TLS: the certificate of {self.host} is not trusted ({_reason(exc)}); "
+                    f"TLS: the certificate of {self.host} is not trusted ({reason(exc)}); "
                     "pass --ca-file with its CA") from None
             return "http"  # the server speaks plain HTTP; allowed for this host
         except requests.exceptions.ConnectionError as exc:
             raise RegistryUnavailable(f"cannot connect to registry {self.host}: "
-                                      f"{_reason(exc)}") from None
+                                      f"{reason(exc)}") from None
         return "https"
 
     def _raw(self, method: str, url: str, headers: dict[str, str], *, data: Any = None,
@@ -169,11 +164,11 @@ class RegistryClient:
                                         timeout=self.transport.timeout, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             raise RegistryUnavailable(f"TLS: cannot talk to {urlsplit(url).netloc} securely "
-                                      f"({_reason(exc)}); pass --ca-file for a private CA"
+                                      f"({reason(exc)}); pass --ca-file for a private CA"
                                       ) from None
         except requests.exceptions.RequestException as exc:
             raise RegistryUnavailable(f"cannot reach registry {urlsplit(url).netloc}: "
-                                      f"{_reason(exc)}") from None
+                                      f"{reason(exc)}") from None
 
     # -- auth -------------------------------------------------------------------------
 
@@ -459,70 +454,6 @@ class RegistryClient:
         return PushResult(digest, subject)
 
 
-class CheckedBlob(io.RawIOBase):
-    """A blob's HTTP body that raises at its end unless size and digest match."""
-
-    def __init__(self, response: requests.Response, digest: str, size: int, what: str,
-                 count: Callable[[int], None]) -> None:
-        algorithm, self._expected = parse_digest(digest, what)
-        self._hasher = hashlib.new(algorithm)
-        self._chunks = response.iter_content(_CHUNK)
-        self._pending = b""
-        self._size = size
-        self._seen = 0
-        self._what = what
-        self._digest = digest
-        self._count = count
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if not self._pending and not self._done:
-            self._pending = self._next_chunk()
-        count = min(len(view), len(self._pending))
-        view[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
-
-    def _next_chunk(self) -> bytes:
-        while True:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                self._finish()
-                return b""
-            except requests.exceptions.RequestException as exc:
-                raise RegistryUnavailable(f"{self._what}: the download broke off "
-                                          f"({_reason(exc)})") from None
-            if not chunk:
-                continue
-            self._seen += len(chunk)
-            self._count(len(chunk))
-            if self._seen > self._size:
-                raise RegistryError(f"{self._what}: the blob is longer than the {self._size} "
-                                    "bytes its descriptor says")
-            self._hasher.update(chunk)
-            return bytes(chunk)
-
-    def _finish(self) -> None:
-        self._done = True
-        if self._seen != self._size:
-            raise RegistryError(f"{self._what}: the blob ended after {self._seen} of "
-                                f"{self._size} bytes")
-        if self._hasher.hexdigest() != self._expected:
-            raise RegistryError(f"digest mismatch: {self._what} does not hash to "
-                                f"{self._digest} (the registry served other bytes)")
-
-
-def drain(stream: IO[bytes]) -> None:
-    """Read a checked blob to its end, so its size and digest are checked."""
-    while stream.read(_CHUNK):
-        pass
-
-
 def fallback_tag(digest: str) -> str:
     """The OCI 1.1 tag schema: ``sha256:<hex>`` -> ``sha256-<hex>``."""
     algorithm, hexdigest = parse_digest(digest, "subject digest")
@@ -538,8 +469,3 @@ def index_descriptors(index: dict[str, Any], where: str) -> list[dict[str, Any]]
 
 def _scope(repository: str, *, push: bool = False) -> str:
     return f"repository:{repository}:{'pull,push' if push else 'pull'}"
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] if text else type(exc).__name__
