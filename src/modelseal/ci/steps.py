@@ -194,7 +194,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
         if pushed is None:
             print("commit: no signature changed; nothing to push")
         else:
-            print(f"commit: pushed {pushed.commit[:12]} to {pushed.branch}")
+            print(f"commit: pushed {pushed.commit[:12]} to {printable(pushed.branch)}")
             outputs["commit"] = pushed.commit
     if step.inputs.release:
         if step.ctx.release is None:
