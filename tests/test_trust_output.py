@@ -43,7 +43,15 @@ from tests.forge_servers import (
     serve,
 )
 from tests.gha_runner import CompositeRunner, Job, pull_request_event
-from tests.git_helpers import Git, new_repo
+from tests.git_helpers import (
+    Git,
+    git_home_fixture,  # noqa: F401 (fixture)
+    hooks_project_fixture,  # noqa: F401 (fixture)
+    new_repo,
+    pre_commit_home_fixture,  # noqa: F401 (fixture)
+    precommit_repo_fixture,  # noqa: F401 (fixture)
+    repo_fixture,  # noqa: F401 (fixture)
+)
 from tests.test_signing_support import make_certificate, make_pki, pem, write_private_key
 
 # --- what counts as safe output ----------------------------------------------------------
@@ -63,7 +71,7 @@ HOSTILE_FILE_NAMES = [
     "d\x85::error::PWNED-nel.bin", "\u202ePWNED-bidi.bin", "e\x0b::error::PWNED-vt.bin",
 ]
 # The workflow commands modelseal itself prints (annotations and groups in the Action).
-_OUR_COMMANDS = re.compile(r"::(error|warning|notice)( title=modelseal[^:]*)?::|::(end)?group::")
+_OUR_COMMANDS = re.compile(r"::(error|warning|notice) title=modelseal[^:]*::|::(end)?group::")
 _BAD_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 
 
@@ -316,6 +324,22 @@ def test_trust_hooks_with_hostile_names(hostile_repo: Git) -> None:
     assert committed.returncode == 1  # the hook wrote the manifest
     assert "PWNED" in committed.stdout + committed.stderr
     assert_safe(committed.stdout + committed.stderr, "git commit with the pre-commit hook")
+
+
+def test_trust_pre_commit_framework_with_hostile_names(precommit_repo: Git) -> None:
+    repo = precommit_repo
+    import shutil
+
+    model = repo.path / "models" / "m\n::error::PWNED-dir"
+    shutil.copytree(EXAMPLE_MODEL, model)
+    repo.write(".modelseal.yaml", 'models:\n  - "models/m\\n::error::PWNED-dir"\n')
+    for name in HOSTILE_FILE_NAMES:
+        (model / name).write_bytes(b"x")
+    repo("add", "-A")
+    committed = repo.commit("hostile", check=False)
+    assert committed.returncode == 1, committed.stdout + committed.stderr
+    assert "PWNED" in committed.stdout + committed.stderr
+    assert_safe(committed.stdout + committed.stderr, "git commit through pre-commit")
 
 
 # --- the GitHub Action on the simulated runner --------------------------------------------
