@@ -233,8 +233,11 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
     from modelseal import console
 
     name = printable(model.target.display)
-    if model.write_manifest:
-        print(f"{name}: updated {printable(model.target.manifest_path)}")
+    manifest = printable(model.target.manifest_path)
+    if model.write_manifest and model.status.missing:
+        print(f"{name}: wrote {manifest} (there was no manifest; commit it with model.sig)")
+    elif model.write_manifest:
+        print(f"{name}: updated {manifest}")
         for line in console.diff_lines(model.status.diff):
             print(line)
     digest = model.status.current.root_digest
