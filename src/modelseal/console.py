@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from modelseal import lfs
-from modelseal.engine import ManifestStatus
+from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
@@ -105,9 +105,16 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
     out.write("\n")
 
 
-def statuses_json(statuses: Sequence[ManifestStatus]) -> dict[str, Any]:
+def statuses_json(statuses: Sequence[ManifestStatus],
+                  failures: Sequence[ModelFailure] = ()) -> dict[str, Any]:
     return {
         "version": JSON_SCHEMA_VERSION,
-        "ok": not any(s.stale and not s.written for s in statuses),
-        "models": [status_json(s) for s in statuses],
+        "ok": not failures and not any(s.stale and not s.written for s in statuses),
+        "models": [status_json(s) for s in statuses] + [failure_json(f) for f in failures],
     }
+
+
+def failure_json(failure: ModelFailure) -> dict[str, Any]:
+    """A model that could not be checked: ``status`` is ``error``, ``error`` says why."""
+    return {"path": failure.target.display, "manifest": str(failure.target.manifest_path),
+            "status": "error", "error": failure.message}

@@ -453,7 +453,8 @@ class Verifier:
         ignore = (*target.extra_ignore, *self.options.ignore)
         local = replace(target, options=replace(target.options, ignore=ignore))
         run = HashRun(use_cache=False, progress=self.options.progress,
-                      extra_ignored_files=(sig_path,), require_content=True)
+                      extra_ignored_files=(sig_path,), require_content=True,
+                      skip_temp_files=False)
         serialization = signed.serialization
         if self.options.ignore_unsigned_files:
             listing = signed_listing(local, signed)

@@ -8,7 +8,6 @@ them without guarding against a missing value.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
 from modelseal.ci.runner import Context, RunnerFiles, annotate
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, UsageError
+from modelseal.untrusted import UnsafeJson, loads_json
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -100,9 +100,9 @@ def load_json(text: str, what: str) -> Any:
     if len(text) > MAX_JSON_BYTES:
         raise UsageError(f"{what} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(text)
-    except ValueError:
-        raise UsageError(f"{what} is not valid JSON") from None
+        return loads_json(text)
+    except UnsafeJson as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -162,11 +162,11 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
 
 
 def _checked(target: ModelTarget, run: HashRun) -> tuple[ManifestStatus | None, str | None]:
-    """The manifest check, or (None, why) when the committed manifest cannot be read."""
-    from modelseal.engine import check_target
-    from modelseal.errors import ManifestFormatError
+    """The manifest check, or (None, why) when it failed for this model alone (an
+    unreadable or hostile manifest or tree), so the other models are still reported."""
+    from modelseal.engine import ModelFailure, check_target, isolated
 
-    try:
-        return check_target(target, run), None
-    except ManifestFormatError as exc:
-        return None, str(exc)
+    result = isolated(check_target, target, run)
+    if isinstance(result, ModelFailure):
+        return None, result.message
+    return result, None
