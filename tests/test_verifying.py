@@ -403,12 +403,12 @@ def test_untrusted_chain(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
 
 
 def test_chain_expired_at_signing_time(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
-    # the intermediate had expired when the leaf was issued
+    # the intermediate has expired (certificate bundles are checked at verification time)
     pki = make_pki(tmp_path / "pki", intermediate_not_after=NOW - timedelta(days=2))
     _cert_signed(tiny_model, pki, capsys)
     code, _, err = run_cli(["verify", str(tiny_model), "--cert-chain", str(pki.root_pem)],
                            capsys)
-    assert_one_line_error(code, err, "not trusted at signing time")
+    assert_one_line_error(code, err, "not trusted at verification time")
 
 
 def test_certificate_without_code_signing_usage(tiny_model: Path, tmp_path: Path,
