@@ -225,7 +225,8 @@ def test_atomic_writes_use_a_name_the_walk_skips(tmp_path: Path) -> None:
 def test_manifest_never_records_a_leftover_temp_file(project: Path, capsys: Any) -> None:
     leftover = project / "good" / f"{fsio.TEMP_PREFIX}x1y2z3w4.tmp"
     leftover.write_text("half-written manifest from a crashed run")
-    assert run_cli(["manifest", "good", "--no-cache"], capsys)[0] == 0
+    code, _, err = run_cli(["manifest", "good", "--no-cache"], capsys)
+    assert code == 0 and leftover.name in err and "interrupted" in err
     names = [r["name"] for r in json.loads(
         (project / "good" / "model.manifest.json").read_text())["predicate"]["resources"]]
     assert names == ["weights.bin"]

@@ -75,6 +75,8 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
                 serialization: Serialization | None = None) -> Scan:
     """Walk and hash ``target``; ``serialization`` forces settings (e.g. a signature's)."""
     listing = list_target(target, run, serialization)
+    if listing.skipped_temp_files:
+        _warn_skipped_temp_files(target, listing.skipped_temp_files)
     wanted = serialization or serialization_for(target, listing)
     if wanted.method == "shards":
         _warn_unrecorded_empty_files(target, listing)
@@ -86,6 +88,12 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
     digests.update(hash_listing(content, wanted.spec, run, label=target.display))
     manifest = build_manifest(target.model_name, wanted, digests, file_sizes(listing, pointers))
     return Scan(target, listing, manifest, pointers)
+
+
+def _warn_skipped_temp_files(target: ModelTarget, names: tuple[str, ...]) -> None:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    warn(f"{target.display}: left out {shown}: temp file(s) of an interrupted modelseal "
+         "write; delete them (verify lists every file the signature does not)")
 
 
 def _warn_unrecorded_empty_files(target: ModelTarget, listing: Listing) -> None:

@@ -56,6 +56,7 @@ class Listing:
     files: tuple[FileEntry, ...]
     ignore_paths: tuple[str, ...]
     single_file: bool
+    skipped_temp_files: tuple[str, ...] = ()  # ours, left by an interrupted write
 
     @property
     def total_size(self) -> int:
@@ -92,12 +93,14 @@ def list_model(
     if not stat.S_ISDIR(root_stat.st_mode):
         raise ModelPathError(f"{root} is neither a directory nor a regular file")
     ignored = _ignore_set(root, ignore, extra_ignored_files)
-    files = sorted(_scan(root, root.resolve(), ignored, allow_symlinks, skip_temp_files),
+    skipped: list[str] | None = [] if skip_temp_files else None
+    files = sorted(_scan(root, root.resolve(), ignored, allow_symlinks, skipped),
                    key=lambda entry: name_sort_key(entry.name))
     if not files:
         raise ModelPathError(f"model directory {root} contains no files to hash "
                              "(OMS needs at least one)")
-    return Listing(root, tuple(files), tuple(sorted(ignored)), False)
+    return Listing(root, tuple(files), tuple(sorted(ignored)), False,
+                   tuple(sorted(skipped or ())))
 
 
 def _lstat(path: Path) -> os.stat_result:
@@ -134,9 +137,10 @@ def _normal(relative: str) -> str:
 
 
 def _scan(root: Path, real_root: Path, ignored: set[str], allow_symlinks: bool,
-          skip_temp_files: bool) -> list[FileEntry]:
+          skipped_temp: list[str] | None) -> list[FileEntry]:
     # A loop over a stack, not recursion: a hostile tree 5000 directories deep must be
-    # one clean error, not a RecursionError.
+    # one clean error, not a RecursionError. Temp files are skipped (and collected in
+    # ``skipped_temp``) unless it is None.
     found: list[FileEntry] = []
     pending: list[tuple[str, int]] = [("", 0)]
     while pending:
@@ -149,8 +153,9 @@ def _scan(root: Path, real_root: Path, ignored: set[str], allow_symlinks: bool,
             name = f"{prefix}{dirent.name}"
             if name in ignored:  # ignored directories are never entered, so no prefix test
                 continue
-            if skip_temp_files and is_temp_name(dirent.name):
-                continue  # our own in-flight or interrupted write, never model content
+            if skipped_temp is not None and is_temp_name(dirent.name):
+                skipped_temp.append(name)  # our own in-flight or interrupted write
+                continue
             _check_portable_name(root, name)
             st = dirent.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
