@@ -49,25 +49,20 @@ def make_deep_dirs(top: Path, depth: int) -> None:
 
 
 def remove_deep_dirs(top: Path) -> None:
-    """Undo `make_deep_dirs` without recursion (shutil.rmtree would recurse)."""
-    fds = [os.open(top, os.O_RDONLY)]
-    try:
-        while "d" in os.listdir(fds[-1]):
-            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-        for index in range(len(fds) - 1, -1, -1):
-            for name in os.listdir(fds[index]):
-                if name != "d":
-                    os.unlink(name, dir_fd=fds[index])
-            if index:
-                os.close(fds.pop())
-                os.rmdir("d", dir_fd=fds[index - 1])
-    finally:
-        for fd in fds:
-            os.close(fd)
+    """Undo `make_deep_dirs` with short paths only (shutil.rmtree would recurse): move
+    the subtree below ``top/d`` up one level, remove the emptied ``top/d``, repeat."""
+    first, spare = top / "d", top / "up"
+    while (first / "d").is_dir():
+        os.rename(first / "d", spare)
+        os.rmdir(first)
+        os.rename(spare, first)
+    for leftover in first.iterdir():
+        leftover.unlink()
+    first.rmdir()
 
 
 @pytest.fixture()
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with two configured models: `good` (clean) and `bad` (made hostile)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     root = tmp_path / "project"
@@ -77,9 +72,26 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (root / ".modelseal.yaml").write_text("models:\n  - good\n  - bad\n")
     monkeypatch.chdir(root)
     assert run_cli(["manifest", "--no-cache"], _Capture())[0] == 0
-    yield root
-    if (root / "bad" / "d").exists():
-        remove_deep_dirs(root / "bad")
+    return root
+
+
+@pytest.fixture(scope="module")
+def deep_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One tree `DEPTH` directories deep (`.../d/d/...`), built once: each level costs
+    filesystem calls, so the tests borrow it by renaming rather than rebuild it."""
+    holder = tmp_path_factory.mktemp("deep")
+    make_deep_dirs(holder, DEPTH)
+    yield holder / "d"
+    remove_deep_dirs(holder)
+
+
+@pytest.fixture()
+def deep_bad(project: Path, deep_tree: Path) -> Iterator[Path]:
+    """``project`` whose `bad` model holds the deep tree (returned to its holder after)."""
+    borrowed = project / "bad" / "d"
+    os.rename(deep_tree, borrowed)
+    yield project
+    os.rename(borrowed, deep_tree)
 
 
 class _Capture:
@@ -107,15 +119,15 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str
 
 
 @pytest.mark.parametrize("command", ["check", "manifest", "digest"])
-def test_deep_directories_are_a_one_line_error(project: Path, command: str) -> None:
-    make_deep_dirs(project / "bad", DEPTH)
+def test_deep_directories_are_a_one_line_error(deep_bad: Path, command: str) -> None:
+    project = deep_bad
     result = modelseal([command, "bad"], project)
     assert_clean_failure(result, "bad", "deep")
     assert result.returncode == 2
 
 
-def test_check_reports_the_other_models_when_one_is_too_deep(project: Path) -> None:
-    make_deep_dirs(project / "bad", DEPTH)
+def test_check_reports_the_other_models_when_one_is_too_deep(deep_bad: Path) -> None:
+    project = deep_bad
     (project / "good" / "weights.bin").write_bytes(b"changed")
     result = modelseal(["check"], project)
     assert "Traceback" not in result.stderr, result.stderr
@@ -125,8 +137,8 @@ def test_check_reports_the_other_models_when_one_is_too_deep(project: Path) -> N
     assert result.returncode == 2
 
 
-def test_check_json_names_the_model_that_failed(project: Path) -> None:
-    make_deep_dirs(project / "bad", DEPTH)
+def test_check_json_names_the_model_that_failed(deep_bad: Path) -> None:
+    project = deep_bad
     result = modelseal(["check", "--format", "json"], project)
     data = json.loads(result.stdout)
     assert result.returncode == 2 and data["ok"] is False
@@ -135,8 +147,8 @@ def test_check_json_names_the_model_that_failed(project: Path) -> None:
     assert by_path["bad"]["status"] == "error" and "deep" in by_path["bad"]["error"]
 
 
-def test_report_reports_the_other_models_when_one_is_too_deep(project: Path) -> None:
-    make_deep_dirs(project / "bad", DEPTH)
+def test_report_reports_the_other_models_when_one_is_too_deep(deep_bad: Path) -> None:
+    project = deep_bad
     result = modelseal(["report", "--format", "json"], project)
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
