@@ -42,23 +42,24 @@ def default_cache_dir(model: Path) -> Path:
     file look unchanged.
     """
     real = model.resolve()
-    git_dir = find_git_dir(real.parent)
+    git_dir = find_git_dir(real.parent, common=True)
     if git_dir is not None and not git_dir.is_relative_to(real):
         return git_dir / "modelseal"
     return user_cache_dir()
 
 
-def find_git_dir(start: Path) -> Path | None:
+def find_git_dir(start: Path, *, common: bool = False) -> Path | None:
     """The git directory of the repository holding the directory ``start``, as git
-    itself resolves it (`git rev-parse --git-common-dir`), or None outside one."""
-    return _git_common_dir(str(start.resolve()))
+    itself resolves it, or None outside one. ``common``: the directory shared by all
+    worktrees (`--git-common-dir`) rather than this worktree's own (`--git-dir`)."""
+    return _ask_git_dir(str(start.resolve()), "--git-common-dir" if common else "--git-dir")
 
 
 @functools.lru_cache(maxsize=64)
-def _git_common_dir(start: str) -> Path | None:
+def _ask_git_dir(start: str, option: str) -> Path | None:
     # plain git, not GitPython: `check` must start fast (see tests/test_cli.py)
     try:
-        done = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=start,
+        done = subprocess.run(["git", "rev-parse", option], cwd=start,
                               env=_absolute_git_env(), capture_output=True, text=True,
                               timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
