@@ -233,7 +233,10 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
     from modelseal import console
 
     name = model.target.display
-    if model.write_manifest:
+    if model.write_manifest and model.status.missing:
+        print(f"{name}: wrote {model.target.manifest_path} (there was no manifest; commit it "
+              "with model.sig)")
+    elif model.write_manifest:
         print(f"{name}: updated {model.target.manifest_path}")
         for line in console.diff_lines(model.status.diff):
             print(line)
@@ -250,7 +253,6 @@ def run_verify(args: argparse.Namespace) -> int:
     if cli_stores.store_requested(args):
         return cli_stores.run_verify_store(args)
     models, config = _targets(args)
-    models = cli_stores.with_local_dir_ignores(models)  # `hf download --local-dir` folders
     options = verifying.VerifyOptions(
         policy=policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,

@@ -74,12 +74,15 @@ def list_model(
     ignore: Iterable[str] = (),
     allow_symlinks: bool = False,
     extra_ignored_files: Iterable[Path] = (),
+    default_ignores: Iterable[str] = ALWAYS_IGNORED,
     skip_temp_files: bool = True,
 ) -> Listing:
     """List the files of the model at ``root`` (a directory or a single file).
 
     ``ignore`` holds paths relative to the model; ``extra_ignored_files`` holds
     absolute paths (e.g. a ``--signature`` file) that are skipped if inside the model.
+    ``default_ignores`` are the names skipped (and recorded) when hashing to sign;
+    verification passes none, since it skips only what the signature recorded.
     ``skip_temp_files`` leaves out our own atomic-write temp files (see fsio.py) at
     any depth; verification turns it off, so such a name cannot hide a file there.
     """
@@ -92,7 +95,7 @@ def list_model(
         return Listing(root, (entry,), (), True)
     if not stat.S_ISDIR(root_stat.st_mode):
         raise ModelPathError(f"{root} is neither a directory nor a regular file")
-    ignored = _ignore_set(root, ignore, extra_ignored_files)
+    ignored = _ignore_set(root, (*default_ignores, *ignore), extra_ignored_files)
     skipped: list[str] | None = [] if skip_temp_files else None
     files = sorted(_scan(root, root.resolve(), ignored, allow_symlinks, skipped),
                    key=lambda entry: name_sort_key(entry.name))
@@ -120,7 +123,7 @@ def _resolve_root_link(root: Path) -> Path:
 
 
 def _ignore_set(root: Path, ignore: Iterable[str], extra: Iterable[Path]) -> set[str]:
-    ignored = set(ALWAYS_IGNORED) | {_normal(name) for name in ignore if _normal(name)}
+    ignored = {_normal(name) for name in ignore if _normal(name)}
     resolved_root = root.resolve()
     for path in extra:
         try:
