@@ -27,6 +27,8 @@ from modelseal.config import HashOptions, SignerRule
 from modelseal.engine import refresh_target
 from modelseal.policy import GITHUB_ISSUER, Policy, PolicyViolation, check_signer, signer_facts
 from modelseal.targets import ModelTarget
+from tests.sigstore_stack.fixture import SigstoreStack
+from tests.sigstore_stack.fixture import sigstore_stack as _stack  # noqa: F401
 from tests.test_signing_support import FULCIO, der_utf8, run_cli
 
 NOW = datetime.now(timezone.utc)
@@ -268,3 +270,26 @@ def test_every_claim_a_rule_names_must_be_present(rule: SignerRule, dropped: tup
     check_signer(Policy(signers=(rule,)), _fulcio_facts(identity, claims))
     lacking = {number: value for number, value in claims.items() if number not in dropped}
     assert reason in _violation(rule, _fulcio_facts(identity, lacking))
+
+
+# --- a real keyless certificate without the ref claim (local Sigstore stack) -------------------
+
+
+def test_keyless_gitlab_certificate_without_ref_fails_a_ref_rule(
+        sigstore_stack: SigstoreStack, tiny_model: Path, capsys: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SIGSTORE_ID_TOKEN", "GITLAB_CI", "GITHUB_ACTIONS",
+                 "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    # a token without `ref_path`: the stack's Fulcio, like Fulcio, then leaves out the
+    # source repository ref extension (.14); the identity still ends in @refs/heads/main
+    token = sigstore_stack.gitlab_token("group/project", ref_path=None)
+    trust = ["--trust-config", str(sigstore_stack.trust_config)]
+    code, _, err = run_cli(["sign", str(tiny_model), "--method", "sigstore", *trust,
+                            "--identity-token", token], capsys)
+    assert code == 0, err
+    rule = ["--gitlab-project", "group/project", "--issuer", sigstore_stack.issuer]
+    code, _, err = run_cli(["verify", str(tiny_model), *trust, *rule], capsys)
+    assert code == 0, err  # the control: the rule names no ref
+    code, _, err = run_cli(["verify", str(tiny_model), *trust, *rule, "--ref", "main"], capsys)
+    assert code == 1 and "names no ref" in err, err
