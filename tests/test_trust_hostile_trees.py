@@ -341,3 +341,22 @@ def test_cache_lives_in_the_git_dir_git_resolves(tmp_path: Path,
     assert run_cli(["check", str(model)], capsys)[0] == 1  # no manifest yet; hashes once
     assert (repo / ".git" / "modelseal" / CACHE_FILE).is_file()
     assert not (tmp_path / "user-cache").exists()
+
+
+def test_report_against_a_base_keeps_the_other_models(project: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                        *args], cwd=project, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    (project / "bad" / "model.manifest.json").write_bytes(DEEP_JSON)
+    (project / "good" / "weights.bin").write_bytes(b"retrained")
+    assert modelseal(["manifest", "good", "--no-cache"], project).returncode == 0
+    git("commit", "-q", "-am", "head")
+    result = modelseal(["report", "--base", "HEAD~1", "--format", "json"], project)
+    assert "Traceback" not in result.stderr, result.stderr
+    states = {model["path"]: model for model in json.loads(result.stdout)["models"]}
+    assert "nests deeper" in states["bad"]["message"]
+    assert [change["path"] for change in states["good"]["changes"]["files"]] == ["weights.bin"]
