@@ -360,3 +360,33 @@ def test_report_against_a_base_keeps_the_other_models(project: Path) -> None:
     states = {model["path"]: model for model in json.loads(result.stdout)["models"]}
     assert "nests deeper" in states["bad"]["message"]
     assert [change["path"] for change in states["good"]["changes"]["files"]] == ["weights.bin"]
+
+
+def test_deep_forge_answer_is_a_clean_error() -> None:
+    # everything a forge API returns is untrusted; a loopback server answers 200 with
+    # JSON nested 100,000 deep
+    import http.server
+    import threading
+
+    from modelseal.forge.api import ApiClient, ForgeError
+
+    class Deep(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(DEEP_JSON)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Deep)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        with pytest.raises(ForgeError, match="is not JSON"):
+            ApiClient(base, {}).request("GET", f"{base}/repos/acme/models/issues/1/comments")
+    finally:
+        server.shutdown()
+        server.server_close()
