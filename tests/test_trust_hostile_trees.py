@@ -390,3 +390,15 @@ def test_deep_forge_answer_is_a_clean_error() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("nested", [
+    "models: " + "[" * 5000 + "]" * 5000 + "\n",
+    "models:\n" + "".join("  " * level + "-\n" for level in range(3000)),
+], ids=["flow", "block"])
+def test_deep_config_is_a_one_line_error(tmp_path: Path, nested: str) -> None:
+    # `.modelseal.yaml` may come from the change under review
+    (tmp_path / ".modelseal.yaml").write_text(nested)
+    result = modelseal(["check"], tmp_path)
+    assert_clean_failure(result, ".modelseal.yaml", "nests deeper than 32 levels")
+    assert result.returncode == 2
