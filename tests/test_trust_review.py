@@ -226,3 +226,30 @@ def test_trust_review_a_single_file_pull_writes_no_layer_the_check_skipped(
     target = tmp_path / "pulled"
     ok(run_modelseal(["verify", reference, "--key", str(public), "--pull", str(target)]))
     assert sorted(p.name for p in target.iterdir()) == ["tiny.gguf", "tiny.gguf.sig"]
+
+
+# --- the certificate method and signer rules -------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="signer rules govern only keyless bundles: a "
+                   "certificate-method bundle passes --identity unchecked (needs a design "
+                   "decision: apply identity rules to the leaf's SAN, or refuse the mix)")
+def test_trust_review_an_identity_rule_is_not_silently_dropped_for_certificate_bundles(
+        tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
+    """A user who says who may sign must not get a pass for anyone else under the root.
+
+    The leaf is signer@example.com; the policy names release@example.com. Any holder
+    of a code-signing certificate from the same (often corporate) CA would pass.
+    """
+    import json
+
+    from tests.test_signing_support import run_cli
+    from tests.test_trust_certificates import Leaf, certificate_signed
+
+    root = certificate_signed(tiny_model, tmp_path, Leaf())
+    code, out, _ = run_cli(["verify", str(tiny_model), "--cert-chain", str(root),
+                            "--identity", "release@example.com",
+                            "--issuer", "https://accounts.example.com", "--format", "json"],
+                           capsys)
+    assert json.loads(out)["models"][0]["status"] != "verified"
+    assert code != 0
