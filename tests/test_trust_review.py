@@ -182,6 +182,20 @@ def test_trust_review_a_registry_dripping_a_manifest_cannot_hold_the_client(
         assert time.monotonic() - start < 4.0
 
 
+
+def test_trust_review_a_registry_dripping_a_bundle_cannot_hold_the_client() -> None:
+    """Bundles are small too: their download has the same deadline as a manifest."""
+    import hashlib
+
+    body = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    with drip_registry(body, 0.3) as host:
+        client = RegistryClient(host, Transport(timeout=1.0), credentials=lambda _: None)
+        start = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="took longer"):
+            client.blob_bytes("m", digest, len(body), 1 << 20, "bundle")
+        assert time.monotonic() - start < 4.0
+
 # --- pull writes only what verified ------------------------------------------------------------
 
 

@@ -104,8 +104,10 @@ def pieces(response: requests.Response, size: int, what: str,
     socket has them (`read1`, not a read that waits for a full chunk), and the clock
     is checked after each piece.
     """
-    if getattr(response, "_content_consumed", False) or response.raw is None:
-        yield from response.iter_content(size)  # not streamed: already in memory
+    if deadline is None or getattr(response, "_content_consumed", False) or \
+            response.raw is None:
+        # no deadline (a model blob, as long as it takes), or not streamed (in memory)
+        yield from response.iter_content(size)
         return
     while True:
         try:
