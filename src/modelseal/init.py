@@ -22,6 +22,7 @@ from modelseal import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
+from modelseal.launch import shell_command
 
 WEIGHT_EXTENSIONS = (".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt",
                      ".h5", ".tflite", ".mlmodel", ".keras")
@@ -268,8 +269,9 @@ def hook_script(name: str, python: str = "") -> str:
 {HOOK_MARKER} {name} (written by `modelseal install-hooks`, which may overwrite it)
 # {purpose}
 INSTALL_PYTHON={shlex.quote(python)}
+# -c, not -m: `python -m` would import a modelseal/ committed to this repository
 if [ -n "$INSTALL_PYTHON" ] && [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m modelseal.hooks {command}
+    exec {shell_command("INSTALL_PYTHON", "modelseal.hooks")} {command}
 elif command -v modelseal >/dev/null 2>&1; then
     exec modelseal hook {command}
 fi
