@@ -362,6 +362,9 @@ def _shipped_entry_points() -> dict[str, str]:
              for path in paths}
     for name in HOOK_NAMES:
         texts[f"install-hooks:{name}"] = hook_script(name, "/usr/bin/python3")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for index, block in enumerate(re.findall(r"^```yaml\n(.*?)^```", readme, re.M | re.S)):
+        texts[f"README.md yaml block {index}"] = block  # workflows and jobs to copy
     return texts
 
 
