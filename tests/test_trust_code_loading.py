@@ -113,13 +113,14 @@ def test_trust_plain_git_hooks_run_the_installed_modelseal(repo: Git, tmp_path: 
     assert_not_loaded(marker)
 
 
-def test_trust_post_merge_hook_reports_the_real_verification(repo: Git, tmp_path: Path,
-                                                             git_home: Path) -> None:
+def test_trust_post_merge_and_checkout_hooks_report_the_real_verification(
+        repo: Git, tmp_path: Path, git_home: Path) -> None:
     marker = tmp_path / "marker"
     _models_then_planted(repo, marker, "package")
     Git(repo.path.parent, git_env(git_home))("clone", "-q", str(repo.path), "clone")
     clone = Git(repo.path.parent / "clone", git_env(git_home))
-    assert installed(clone, "install-hooks", "--hook", "post-merge").returncode == 0
+    for hook in ("post-merge", "post-checkout"):
+        assert installed(clone, "install-hooks", "--hook", hook).returncode == 0
     _tamper(repo)
     assert installed(repo, "manifest", "models/bert").returncode == 0
     repo("add", "-A")
@@ -127,7 +128,9 @@ def test_trust_post_merge_hook_reports_the_real_verification(repo: Git, tmp_path
     pulled = clone("pull", "-q", "--no-rebase", check=False)
     assert "modelseal: warning: models/bert: " in pulled.stderr, pulled.stderr
     assert "did not verify" in pulled.stderr
-    assert "all models verified" not in pulled.stdout + pulled.stderr
+    switched = clone("checkout", "-q", "-b", "before", "HEAD~1", check=False)
+    assert "modelseal: warning: models/bert: " in switched.stderr, switched.stderr
+    assert "all models verified" not in pulled.stdout + pulled.stderr + switched.stderr
     assert_not_loaded(marker)
 
 
