@@ -189,6 +189,11 @@ class VerificationResult:
 # --- the Sigstore trusted root -------------------------------------------------------
 
 
+# A trusted root refreshed over TUF, kept for the life of the process. Only a success
+# is kept: after a failed refresh the next verification tries again.
+_REFRESHED_ROOT: TrustedRoot | None = None
+
+
 class SigstoreTrust:
     """Loads the Sigstore trusted root once per run, noting any fallback it took."""
 
@@ -210,8 +215,12 @@ class SigstoreTrust:
         if self.trust_config is not None:
             return _trust_config_root(self.trust_config)
         if not self.offline:
+            global _REFRESHED_ROOT
+            if _REFRESHED_ROOT is not None:
+                return _REFRESHED_ROOT
             try:
-                return ClientTrustConfig.production().trusted_root
+                _REFRESHED_ROOT = ClientTrustConfig.production().trusted_root
+                return _REFRESHED_ROOT
             except (SigstoreError, OSError) as exc:
                 reason = " ".join(str(exc).split()) or type(exc).__name__
                 self.notices.append(f"could not refresh the Sigstore trusted root over TUF "
