@@ -255,7 +255,8 @@ _HOOK_COMMANDS = {
                    "exit 1"),
     "post-merge": ("verify",
                    "After a merge or pull, verifies the signatures of the models it changed\n"
-                   "# with the policy in .modelseal.yaml (fails only under policy.strict).",
+                   "# with the policy in .modelseal.yaml (a model that does not verify fails;\n"
+                   "# an unsigned one fails only under policy.strict).",
                    "exit 0"),
 }
 HOOK_NAMES = tuple(_HOOK_COMMANDS)
