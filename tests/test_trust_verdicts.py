@@ -207,6 +207,20 @@ def test_trust_awaiting_signature_still_holds_for_an_honest_change(project: Proj
         ("modified", "README.md"), ("added", "extra.bin"), ("removed", "tokenizer.json")}
 
 
+def test_trust_unsigned_model_says_unsigned(tmp_path: Path) -> None:
+    project = _project(tmp_path, sign=False)
+    code, document, model = project.report()
+    assert (code, document["verdict"], model["state"]) == (0, "warn", "unsigned")
+    assert model["label"] == "unsigned"
+    assert model["message"] == "no signature (model.sig is missing)"
+    text = project.run("report", "--format", "text").stdout
+    assert f"{MODEL}: unsigned\n    no signature (model.sig is missing)" in text
+    junit = project.run("report", "--format", "junit").stdout
+    assert 'skipped message="unsigned: no signature (model.sig is missing)"' in junit
+    strict = project.run("report", "--strict", "--format", "text")
+    assert strict.returncode == 1 and "1 of 1 model failed: 1 unsigned" in strict.stdout
+
+
 def test_trust_unsigned_changed_model_says_unsigned(tmp_path: Path) -> None:
     project = _project(tmp_path, sign=False)
     (project.model / "README.md").write_text("changed\n")

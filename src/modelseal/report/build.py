@@ -100,11 +100,13 @@ def _unsigned(status: ManifestStatus, result: VerificationResult,
               revision: ModelRevisions | None) -> _Decision:
     """No signature: awaiting one when this range changed the model and the files on disk
     are the head revision's; otherwise plainly unsigned (a failure under strict)."""
+    # the state's label already says "unsigned"; its message need not repeat it
+    reason = result.message.removeprefix(f"{result.status}: ")
     if revision is None or not revision.changed:
-        return _Decision(ModelState.UNSIGNED, result.message)
+        return _Decision(ModelState.UNSIGNED, reason)
     if revision.head is None or status.current.file_digests() != revision.head.file_digests():
         return _Decision(ModelState.UNSIGNED,
-                         f"{result.message}; the files are not those of the head revision")
+                         f"{reason}; the files are not those of the head revision")
     return _Decision(ModelState.AWAITING_SIGNATURE,
                      f"{result.message}; changed in this range, CI signs it on merge")
 
