@@ -153,14 +153,13 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 def build_from_args(args: argparse.Namespace) -> Report:
     """Check, verify and compare the models the arguments name."""
-    from modelseal import cli_stores, verifying
+    from modelseal import verifying
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
     models, config = cli_signing.resolve_models(args)
-    models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
     options = verifying.VerifyOptions(
         policy=cli_signing.policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
