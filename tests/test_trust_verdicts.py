@@ -115,16 +115,19 @@ def test_trust_unhashable_file_behind_a_new_ignore_rule_is_an_error(project: Pro
     assert "weights.bin" in model["message"]
 
 
-def test_trust_symlink_in_place_of_a_signed_file_is_an_error(project: Project) -> None:
-    """A signed file becomes a symlink (the config now allows them) and the range shows
-    it modified; with --ignore-unsigned-files the signed name cannot be read safely."""
+@pytest.mark.parametrize("flags", [(), ("--ignore-unsigned-files",)])
+def test_trust_symlink_in_place_of_a_signed_file_is_an_error(project: Project,
+                                                             flags: tuple[str, ...]) -> None:
+    """A signed file becomes a symlink (the PR's config now allows them) and the range
+    shows it modified; the signature does not allow symlinks, so the files check cannot
+    run: an error, not a change awaiting its signature."""
     (project.model / "other.json").write_text('{"hidden_size": 1}\n')
     (project.model / "config.json").unlink()
     os.symlink("other.json", project.model / "config.json")
     configure(project.repo, [], _model_config("    allow_symlinks: true\n"))
     project.manifest()
     project.commit()
-    code, document, model = project.report("--ignore-unsigned-files")
+    code, document, model = project.report(*flags)
     _assert_error(code, document, model)
     assert "config.json" in model["message"] and "symlink" in model["message"]
 
