@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.git_helpers import Git, add_model, configure, new_repo
+from tests.test_lfs import pointer_for
 from tests.test_signing_support import write_private_key, write_public_key
 
 MODEL = "models/m"
@@ -338,3 +339,14 @@ def test_trust_hook_fails_on_an_error_without_strict(tmp_path: Path, kind: str) 
     assert done.returncode == 1, done.stderr
     assert f"modelseal: error: {MODEL}: " in done.stderr and "warning" not in done.stderr
     assert "did not verify" in done.stderr
+
+
+def test_trust_unsmudged_lfs_pointer_in_a_changing_pr_is_an_error(project: Project) -> None:
+    """The range changes the weights, but the checkout holds only their Git LFS pointer:
+    the signature cannot be checked against the bytes, so nothing is awaiting anything."""
+    (project.model / "model.safetensors").write_text(pointer_for(b"new weights" * 100))
+    project.manifest()
+    project.commit()
+    code, document, model = project.report()
+    _assert_error(code, document, model)
+    assert "pointer" in model["message"] and "model.safetensors" in model["message"]
