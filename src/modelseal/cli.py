@@ -200,5 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"modelseal: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"modelseal: error: {printable(f'{exc.strerror or exc}{where}')}",
+              file=sys.stderr)
         return EXIT_USAGE

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modelseal import console
-from modelseal.errors import EXIT_FAILED, EXIT_OK
+from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
@@ -75,7 +75,7 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
     options = VerifyOptions(policy=policy, offline=True, progress=False)
     results, notices = verify_targets(targets, options)
     for notice in notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     # Only "unsigned" (nothing there at all) may be a warning; a signature that is there
     # and does not verify (unreadable, wrong signer, tampered files) is always an error.
     unsigned = [r for r in results if r.status == STATUS_UNSIGNED]
@@ -89,7 +89,7 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
               "true in .modelseal.yaml to fail instead)", file=sys.stderr)
     if not failed:
         return EXIT_OK
-    paths = " ".join(shlex.quote(r.target.display) for r in failed)
+    paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
     under = " under the strict policy" if policy.strict else ""
     print(f"modelseal: {len(failed)} model(s) did not verify{under}; do not use them until "
           f"`modelseal verify {paths}` passes", file=sys.stderr)
@@ -99,12 +99,12 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
 def _print_result(context: HookContext, result: VerificationResult, *, error: bool) -> None:
     from modelseal.verifying import STATUS_VERIFIED
 
-    name = result.target.display
+    name, message = printable(result.target.display), printable(result.message)
     if result.status == STATUS_VERIFIED:
-        print(f"{name}: {result.message}", file=context.out)
+        print(f"{name}: {message}", file=context.out)
         return
     level = "error" if error else "warning"
-    print(f"modelseal: {level}: {name}: {result.message}", file=sys.stderr)
+    print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
     for line in console.diff_lines(result.diff) if result.diff else ():
         print(line, file=sys.stderr)
 
