@@ -8,7 +8,6 @@ them without guarding against a missing value.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ from modelseal.errors import (
     UsageError,
     printable,
 )
+from modelseal.untrusted import UnsafeJson, loads_json
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -112,9 +112,9 @@ def load_json(text: str, what: str) -> Any:
     if len(text) > MAX_JSON_BYTES:
         raise UsageError(f"{what} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(text)
-    except ValueError:
-        raise UsageError(f"{what} is not valid JSON") from None
+        return loads_json(text)
+    except UnsafeJson as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
