@@ -245,9 +245,6 @@ def test_trust_review_a_single_file_pull_writes_no_layer_the_check_skipped(
 # --- the certificate method and signer rules -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="signer rules govern only keyless bundles: a "
-                   "certificate-method bundle passes --identity unchecked (needs a design "
-                   "decision: apply identity rules to the leaf's SAN, or refuse the mix)")
 def test_trust_review_an_identity_rule_is_not_silently_dropped_for_certificate_bundles(
         tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
     """A user who says who may sign must not get a pass for anyone else under the root.
@@ -265,5 +262,8 @@ def test_trust_review_an_identity_rule_is_not_silently_dropped_for_certificate_b
                             "--identity", "release@example.com",
                             "--issuer", "https://accounts.example.com", "--format", "json"],
                            capsys)
-    assert json.loads(out)["models"][0]["status"] != "verified"
-    assert code != 0
+    model = json.loads(out)["models"][0]
+    assert model["status"] != "verified" and "release@example.com" in model["message"]
+    assert code == 1
+    # without signer rules the trusted root alone decides, as before
+    assert run_cli(["verify", str(tiny_model), "--cert-chain", str(root)], capsys)[0] == 0
