@@ -267,3 +267,24 @@ def test_trust_review_an_identity_rule_is_not_silently_dropped_for_certificate_b
     assert code == 1
     # without signer rules the trusted root alone decides, as before
     assert run_cli(["verify", str(tiny_model), "--cert-chain", str(root)], capsys)[0] == 0
+
+
+# --- descriptors name content by digest only ---------------------------------------------
+
+
+def test_trust_review_a_referrer_or_blob_named_by_a_tag_is_refused_before_any_request(
+        ) -> None:
+    """A registry's referrer list is untrusted: a descriptor whose "digest" is a tag or a
+    path would fetch something unpinned, so it is refused without a request."""
+    from modelseal.errors import ModelsealError
+    from modelseal.stores import referrers
+    from modelseal.stores.registry import RegistryClient
+
+    client = RegistryClient("127.0.0.1:9")  # discard port: any request would fail differently
+    for digest in ("latest", "sha256:../../v2/other/manifests/latest", None):
+        candidate = referrers._referrer(client, "acme/model", "sha256:" + "0" * 64,
+                                        {"digest": digest}, referrers.VIA_API)
+        assert candidate.error is not None and "digest" in candidate.error, candidate
+    with pytest.raises(ModelsealError, match="not a sha256/sha512 digest"):
+        client.blob_bytes("acme/model", "latest", 10, 100, "bundle")
+    assert client.bytes_fetched == 0

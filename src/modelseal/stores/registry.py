@@ -381,6 +381,7 @@ class RegistryClient:
         self.bytes_fetched += count
 
     def _blob_response(self, repository: str, digest: str, what: str) -> requests.Response:
+        parse_digest(digest, what)  # a digest, never a path or a tag, goes into the URL
         response = self._send("GET", f"/v2/{repository}/blobs/{digest}", _scope(repository),
                               stream=True)
         origin = self.base_url()
