@@ -18,10 +18,12 @@ from modelseal import cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from modelseal.config import Config
     from modelseal.forge.env import GitHubContext
     from modelseal.forge.github import PullRequestComments
     from modelseal.forge.gitlab import MergeRequestNotes
     from modelseal.report.model import Report
+    from modelseal.targets import ModelTarget
 
 REPORT_FORMATS = ("markdown", "text", "json", "junit", "github-summary", "gitlab")
 
@@ -85,6 +87,15 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
                             "the pull request changes")
     group.add_argument("--head", default="HEAD", metavar="REV",
                        help="the revision being reviewed (default: HEAD)")
+    group.add_argument("--base-config", metavar="PATH",
+                       help="with --base: the config to read from the base revision, as a "
+                            "repository path (default: the nearest .modelseal.yaml there)")
+    group.add_argument("--key-list", action="append", default=[], metavar="LIST",
+                       help="trusted public keys, one per line: inline PEM blocks, or paths "
+                            "read from the --base revision (the work tree without --base); "
+                            "like --key, replaces the config's trusted signers")
+    group.add_argument("--cert-chain-list", action="append", default=[], metavar="LIST",
+                       help="trusted root certificates, in the same form as --key-list")
     group.add_argument("--id", dest="report_id", metavar="ID",
                        help="report id, for several reports on one pull request")
     group.add_argument("--template", type=Path, metavar="FILE",
@@ -152,25 +163,98 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 
 def build_from_args(args: argparse.Namespace) -> Report:
-    """Check, verify and compare the models the arguments name."""
-    from modelseal import cli_stores, verifying
-    from modelseal.engine import HashRun
-    from modelseal.report.build import build_report
+    """Check, verify and compare the models the arguments name.
+
+    With ``--base`` (a pull request), the config and its policy files come from the
+    base revision unless ``--config`` names a file: see `modelseal.basepolicy`.
+    """
+    import tempfile
+
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
-    models, config = cli_signing.resolve_models(args)
+    if args.base_config and (args.base is None or args.config):
+        raise UsageError("--base-config names the config at the --base revision: use it with "
+                         "--base and without --config")
+    # policy files read from git live here while the models are verified
+    with tempfile.TemporaryDirectory(prefix="modelseal-policy-") as folder:
+        return _build_report(args, Path(folder))
+
+
+def _build_report(args: argparse.Namespace, folder: Path) -> Report:
+    from dataclasses import replace
+
+    from modelseal import cli_stores, verifying
+    from modelseal.engine import HashRun
+    from modelseal.report.build import build_report
+
+    from_base = args.base is not None and not args.config
+    models, config, watched = (_base_targets(args, folder) if from_base
+                               else (*cli_signing.resolve_models(args), ()))
     models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
+    policy_args, listed = _with_listed_files(args, folder)
+    policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
-        policy=cli_signing.policy_from_args(args, config), signature=args.signature,
+        policy=policy, signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, verify_flags=verify_flags(args), all_paths=args.paths)
+        report_id=args.report_id, verify_flags=verify_flags(args) + listed,
+        all_paths=args.paths)
     for notice in notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
-    return report
+    if args.base is None:
+        return report
+    from modelseal.basepolicy import policy_change
+
+    change = policy_change(Path.cwd(), args.base, args.head, watched, strict=policy.strict)
+    return replace(report, policy_change=change)
+
+
+def _base_targets(args: argparse.Namespace, folder: Path
+                  ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
+    """Targets, config and the policy files read, all from the --base revision."""
+    from modelseal import targets
+    from modelseal.basepolicy import read_trusted_side
+    from modelseal.config import CONFIG_NAME
+
+    start = Path(args.paths[0]) if args.paths else Path.cwd()
+    start = start if start.is_dir() else start.parent
+    side = read_trusted_side(start, args.base, folder, config_path=args.base_config,
+                             find_head_models=not args.paths)
+    for notice in side.notices:
+        print(f"modelseal: notice: {notice}", file=sys.stderr)
+    if args.paths:
+        models = targets.targets_for(args.paths, side.config)
+    else:
+        models = [targets.ModelTarget(entry.path, entry.options) for entry in side.models]
+        if not models:
+            raise UsageError(f"no model path given and no models in the {CONFIG_NAME} "
+                             f"of {args.base} or of the tree being checked")
+    if args.signature is not None and len(models) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    if args.ignore:
+        models = [model.with_ignores(tuple(args.ignore)) for model in models]
+    watched = (*side.policy_files, *([side.config_path] if side.config_path else []))
+    return models, side.config, watched
+
+
+def _with_listed_files(args: argparse.Namespace, folder: Path
+                       ) -> tuple[argparse.Namespace, list[str]]:
+    """``args`` with --key-list/--cert-chain-list added to --key/--cert-chain, and the
+    `verify` flags naming the listed paths (inline PEM has no path to name)."""
+    from modelseal.basepolicy import materialize_pem_list
+
+    keys, roots, flags = list(args.policy_keys), list(args.cert_chain), []
+    for texts, what, into, flag in ((args.key_list, "public key", keys, "--key"),
+                                    (args.cert_chain_list, "certificate root", roots,
+                                     "--cert-chain")):
+        for text in texts:
+            files, named = materialize_pem_list(text, what, folder, Path.cwd(), args.base)
+            into.extend(files)
+            flags += [word for path in named for word in (flag, path)]
+    return argparse.Namespace(**{**vars(args), "policy_keys": keys, "cert_chain": roots}), flags
 
 
 def verify_flags(args: argparse.Namespace) -> list[str]:

@@ -1,0 +1,292 @@
+"""Issue 12, class 2: a pull request's scope and signer policy come from the trusted side.
+
+`report --base REV` (what the Action and the GitLab job run) reads `.modelseal.yaml`
+and the key and root files it names from REV, never from the tree under review; the
+models it checks are the base's list (matched against the head's files) plus any model
+the head adds; a head that changes the policy gets a visible entry, which fails under
+`strict`. Real git repositories and the real CLI throughout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.git_helpers import Git, add_model, new_repo
+from tests.test_signing_support import write_private_key, write_public_key
+
+BASE_CONFIG = "models:\n  - models/a\n  - models/b\npolicy:\n  keys: [keys/trusted.pub]\n"
+
+
+class Keys:
+    """A trusted signer and an attacker, each a private key (outside the repo) and a
+    public key file."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        trusted, attacker = ec.generate_private_key(ec.SECP256R1()), \
+            ec.generate_private_key(ec.SECP256R1())
+        self.trusted = write_private_key(folder / "trusted.pem", trusted)
+        self.trusted_pub = write_public_key(folder / "trusted.pub", trusted)
+        self.attacker = write_private_key(folder / "attacker.pem", attacker)
+        self.attacker_pub = write_public_key(folder / "attacker.pub", attacker)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    return Keys(tmp_path / "keys")
+
+
+def sign(repo: Git, model: str, private: Path) -> None:
+    done = repo.modelseal("sign", model, "--method", "key", "--key", str(private),
+                          "--update-manifest")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def signed(tmp_path: Path, keys: Keys) -> Git:
+    """main: models a and b signed with the trusted key, which the config names; then
+    the branch `pr` checked out, as the pull request's head."""
+    repo = new_repo(tmp_path / "repo", tmp_path / "home")
+    add_model(repo, "models/a")
+    add_model(repo, "models/b", weights=b"\x07" * 512)
+    repo.write("keys/trusted.pub", keys.trusted_pub.read_bytes())
+    repo.write(".modelseal.yaml", BASE_CONFIG)
+    for model in ("models/a", "models/b"):
+        sign(repo, model, keys.trusted)
+    repo("add", "-A")
+    repo.commit("signed models")
+    assert report(repo).get("verdict") == "pass"
+    repo("checkout", "-q", "-b", "pr")
+    return repo
+
+
+def report(repo: Git, *args: str, fmt: str = "json") -> dict[str, Any]:
+    """`modelseal report --base main --format json` as the CI runs it (the JSON, plus
+    the exit status under "_exit")."""
+    done = repo.modelseal("report", "--base", "main", "--format", fmt, *args)
+    if fmt != "json":
+        return {"_exit": done.returncode, "_text": done.stdout, "_stderr": done.stderr}
+    assert done.returncode in (0, 1), done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    data["_exit"] = done.returncode
+    return data
+
+
+def states(document: dict[str, Any]) -> dict[str, str]:
+    return {model["path"]: model["state"] for model in document["models"]}
+
+
+def tamper(repo: Git, model: str) -> None:
+    weights = repo.path / model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"EVIL")
+
+
+def commit_all(repo: Git, message: str = "pull request") -> None:
+    repo("add", "-A")
+    repo.commit(message)
+
+
+# --- who may sign -----------------------------------------------------------------------
+
+
+def test_trust_head_config_adding_a_key_does_not_trust_it(signed: Git, keys: Keys) -> None:
+    tamper(signed, "models/a")
+    sign(signed, "models/a", keys.attacker)
+    signed.write("keys/attacker.pub", keys.attacker_pub.read_bytes())
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace("[keys/trusted.pub]",
+                                                        "[keys/trusted.pub, keys/attacker.pub]"))
+    commit_all(signed)
+    document = report(signed)
+    assert states(document)["models/a"] == "signature-invalid"
+    assert document["verdict"] == "fail" and document["_exit"] == 1
+    # the same check with the head's config named explicitly trusts what it lists
+    named = report(signed, "--config", ".modelseal.yaml")
+    assert states(named)["models/a"] == "verified"
+
+
+def test_trust_key_file_rewritten_by_the_head_is_read_from_the_base(signed: Git,
+                                                                    keys: Keys) -> None:
+    tamper(signed, "models/a")
+    sign(signed, "models/a", keys.attacker)
+    signed.write("keys/trusted.pub", keys.attacker_pub.read_bytes())  # same name, new key
+    commit_all(signed)
+    document = report(signed)
+    assert states(document)["models/a"] == "signature-invalid"
+    assert document["verdict"] == "fail"
+    change = document["policy_change"]
+    assert change is not None and "keys/trusted.pub" in change["paths"]
+
+
+def test_trust_no_base_config_means_no_trusted_signer_from_the_head(tmp_path: Path,
+                                                                   keys: Keys) -> None:
+    repo = new_repo(tmp_path / "repo", tmp_path / "home")
+    add_model(repo, "models/a")
+    repo.write("README.md", "no modelseal yet\n")
+    commit_all(repo, "before modelseal")
+    repo("checkout", "-q", "-b", "pr")
+    repo.write("keys/mine.pub", keys.attacker_pub.read_bytes())
+    repo.write(".modelseal.yaml", "models: [models/a]\npolicy:\n  keys: [keys/mine.pub]\n")
+    tamper(repo, "models/a")
+    sign(repo, "models/a", keys.attacker)
+    commit_all(repo)
+    document = report(repo)
+    # the head's model list is used to find models, never its policy
+    assert states(document) == {"models/a": "signature-invalid"}
+    assert "list the public key in policy.keys" in document["models"][0]["message"]
+    assert document["policy_change"]["paths"] == [".modelseal.yaml"]
+    # a key given by the person running the report is trusted
+    flagged = report(repo, "--key", str(keys.attacker_pub))
+    assert states(flagged)["models/a"] == "verified"
+
+
+# --- which models, and how they are read --------------------------------------------------
+
+
+def test_trust_model_dropped_by_the_head_config_is_still_checked(signed: Git) -> None:
+    tamper(signed, "models/b")
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace("  - models/b\n", ""))
+    commit_all(signed)
+    document = report(signed)
+    assert "models/b" in states(document)
+    assert states(document)["models/b"] != "verified"
+    assert document["verdict"] == "fail"
+
+
+def test_trust_model_added_by_the_head_config_is_reported(signed: Git) -> None:
+    add_model(signed, "models/c", weights=b"\x09" * 256)
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace("  - models/b\n",
+                                                        "  - models/b\n  - models/c\n"))
+    assert signed.modelseal("manifest").returncode == 0
+    commit_all(signed)
+    document = report(signed)
+    assert set(states(document)) == {"models/a", "models/b", "models/c"}
+    assert states(document)["models/c"] in ("awaiting-signature", "unsigned")
+
+
+def test_trust_head_config_ignore_does_not_hide_a_new_file(signed: Git) -> None:
+    tamper(signed, "models/a")
+    signed.write("models/a/backdoor.py", "import os\n")
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace(
+        "  - models/a\n", "  - path: models/a\n    ignore: [backdoor.py]\n"))
+    assert signed.modelseal("manifest").returncode == 0  # with the head's ignore
+    commit_all(signed)
+    document = report(signed)
+    assert document["verdict"] == "fail"
+    model = next(m for m in document["models"] if m["path"] == "models/a")
+    assert model["state"] not in ("awaiting-signature", "verified")
+    assert "backdoor.py" in json.dumps(model)
+
+
+def test_trust_head_config_allow_symlinks_is_not_honoured(signed: Git) -> None:
+    config = signed.path / "models/a/config.json"
+    signed.write("models/a/sub/real.json", config.read_bytes())
+    config.unlink()
+    os.symlink("sub/real.json", config)
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace(
+        "  - models/a\n", "  - path: models/a\n    allow_symlinks: true\n"))
+    assert signed.modelseal("manifest").returncode == 0
+    commit_all(signed)
+    done = signed.modelseal("report", "--base", "main", "--format", "json")
+    assert done.returncode in (1, 2), done.stdout
+    assert "symlink" in done.stdout + done.stderr
+    if done.returncode == 1:
+        assert json.loads(done.stdout)["verdict"] == "fail"
+
+
+# --- the policy-changed entry -------------------------------------------------------------
+
+
+def test_trust_policy_change_is_shown_and_fails_when_strict(signed: Git) -> None:
+    hostile = "# @everyone <img src=x> \x1b[31m``` \n"
+    signed.write(".modelseal.yaml", BASE_CONFIG + "lfs:\n  warn_size: 100\n" + hostile)
+    commit_all(signed)
+    document = report(signed)
+    change = document["policy_change"]
+    assert change["paths"] == [".modelseal.yaml"]
+    assert "+lfs:" in change["diff"] and change["strict"] is False
+    assert document["verdict"] == "warn" and document["_exit"] == 0
+    assert "policy changed" in document["summary"]
+
+    strict = report(signed, "--strict")
+    assert strict["verdict"] == "fail" and strict["_exit"] == 1
+    assert strict["policy_change"]["strict"] is True
+
+    markdown = report(signed, fmt="markdown")["_text"]
+    assert "Policy changed in this pull request" in markdown
+    # the head's text is shown only inside a code block that it cannot close
+    fence = re.search(r"^(`{3,})diff$", markdown, re.M)
+    assert fence is not None and len(fence.group(1)) > 3
+    outside = re.sub(rf"^{fence.group(1)}diff$.*?^{fence.group(1)}$", "", markdown,
+                     flags=re.M | re.S)
+    assert "<img" not in outside and "@everyone" not in outside
+    assert "\x1b" not in markdown
+    text = report(signed, fmt="text")
+    assert "policy changed in this pull request" in text["_text"]
+    assert "\x1b" not in text["_text"]
+
+
+def test_trust_strict_in_the_base_config_fails_a_policy_change(signed: Git) -> None:
+    signed("checkout", "-q", "main")
+    signed.write(".modelseal.yaml", BASE_CONFIG + "  strict: true\n")
+    commit_all(signed, "strict")
+    signed("checkout", "-q", "-B", "pr")
+    signed.write(".modelseal.yaml", BASE_CONFIG)  # the head turns strict off
+    commit_all(signed)
+    document = report(signed)
+    assert document["policy_change"]["strict"] is True
+    assert document["verdict"] == "fail"
+
+
+def test_trust_policy_change_survives_the_json_round_trip(signed: Git, tmp_path: Path) -> None:
+    signed.write(".modelseal.yaml", BASE_CONFIG + "lfs:\n  warn_size: 100\n")
+    commit_all(signed)
+    saved = tmp_path / "report.json"
+    done = signed.modelseal("report", "--base", "main", "--strict", "--format", "json",
+                            "--output", str(saved))
+    assert done.returncode == 1
+    again = signed.modelseal("report", "--from-json", str(saved), "--format", "gitlab")
+    assert again.returncode == 1
+    assert "Policy changed in this pull request" in again.stdout
+
+
+def test_trust_unchanged_policy_has_no_entry(signed: Git) -> None:
+    signed.write("NOTES.md", "docs only\n")
+    commit_all(signed)
+    document = report(signed)
+    assert document["policy_change"] is None and document["verdict"] == "pass"
+
+
+# --- key and root lists, as the CI inputs give them ------------------------------------------
+
+
+def test_trust_key_list_reads_paths_from_the_base_and_takes_inline_pem(tmp_path: Path,
+                                                                       keys: Keys) -> None:
+    repo = new_repo(tmp_path / "repo", tmp_path / "home")
+    add_model(repo, "models/a")
+    repo.write("keys/trusted.pub", keys.trusted_pub.read_bytes())
+    repo.write(".modelseal.yaml", "models: [models/a]\n")
+    sign(repo, "models/a", keys.trusted)
+    commit_all(repo, "signed")
+    repo("checkout", "-q", "-b", "pr")
+    repo.write("NOTES.md", "docs\n")
+    commit_all(repo)
+    assert states(report(repo))["models/a"] == "signature-invalid"  # no key configured
+    by_path = report(repo, "--key-list", "keys/trusted.pub\n")
+    assert states(by_path)["models/a"] == "signed-unchanged"
+    inline = report(repo, "--key-list", keys.trusted_pub.read_text())
+    assert states(inline)["models/a"] == "signed-unchanged"
+    # the head rewrites the key file and re-signs: the base's key is still the one used
+    tamper(repo, "models/a")
+    sign(repo, "models/a", keys.attacker)
+    repo.write("keys/trusted.pub", keys.attacker_pub.read_bytes())
+    commit_all(repo, "swap the key")
+    swapped = report(repo, "--key-list", "keys/trusted.pub")
+    assert states(swapped)["models/a"] == "signature-invalid"
