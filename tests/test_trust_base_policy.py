@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.git_helpers import Git, add_model, new_repo
+from tests.test_action_e2e import project as project  # the Action tests' fixture
 from tests.test_signing_support import write_private_key, write_public_key
 
 BASE_CONFIG = "models:\n  - models/a\n  - models/b\npolicy:\n  keys: [keys/trusted.pub]\n"
@@ -290,3 +291,151 @@ def test_trust_key_list_reads_paths_from_the_base_and_takes_inline_pem(tmp_path:
     commit_all(repo, "swap the key")
     swapped = report(repo, "--key-list", "keys/trusted.pub")
     assert states(swapped)["models/a"] == "signature-invalid"
+
+
+# --- the GitHub Action on the simulated runner -------------------------------------------------
+
+
+def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: bool = False
+                         ) -> tuple[Path, dict[str, object]]:
+    """main: models/tiny signed with the trusted key, whose public key is committed; a
+    pull request that either only edits docs or swaps the key file and re-signs a
+    tampered model with the attacker's key."""
+    from tests.gha_runner import pull_request_event
+    from tests.test_action_e2e import REPO, git, modelseal
+
+    seed = project.clone(f"seed-{number}")
+    modelseal(seed, "sign", "models/tiny", "--method", "key", "--key", str(keys.trusted),
+              "--update-manifest")
+    (seed / "keys").mkdir()
+    (seed / "keys/trusted.pub").write_bytes(keys.trusted_pub.read_bytes())
+    git(seed, "add", "-A")
+    git(seed, "commit", "--quiet", "-m", "key-signed model")
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    work = project.clone(f"contributor-{number}")
+    git(work, "checkout", "--quiet", "-b", "change")
+    if swap_key:
+        weights = work / "models/tiny/model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:-4] + b"EVIL")
+        modelseal(work, "sign", "models/tiny", "--method", "key", "--key",
+                  str(keys.attacker), "--update-manifest")
+        (work / "keys/trusted.pub").write_bytes(keys.attacker_pub.read_bytes())
+    else:
+        (work / "NOTES.md").write_text("docs only\n")
+    git(work, "add", "-A")
+    git(work, "commit", "--quiet", "-m", "pull request")
+    git(work, "push", "--quiet", "origin", f"HEAD:refs/pull/{number}/head")
+    head = git(work, "rev-parse", "HEAD")
+    workspace = project.clone(f"pr-{number}", ref=head)
+    return workspace, pull_request_event(REPO, number, project.head(), head)
+
+
+def _verify_action(project: Any, workspace: Path, event: dict[str, object], name: str,
+                   **with_: str) -> Any:
+    from tests.test_action_e2e import VERIFY_ACTION, run
+
+    job = project.job(name, workspace, "pull_request", event, ref="refs/pull/1/merge")
+    return run(VERIFY_ACTION, job, comment="false", **with_)
+
+
+def test_trust_action_keys_input_verifies_a_key_signed_model(
+        project: Any, keys: Keys) -> None:
+    workspace, event = _action_pull_request(project, keys, 21)
+    without = _verify_action(project, workspace, event, "no-keys")
+    assert not without.succeeded and without.outputs["verified"] == "false"
+    by_path = _verify_action(project, workspace, event, "by-path", keys="keys/trusted.pub")
+    assert by_path.succeeded, by_path.log
+    assert by_path.outputs["verified"] == "true"
+    document = json.loads(Path(by_path.outputs["report-json"]).read_text())
+    assert states(document) == {"models/tiny": "signed-unchanged"}
+    inline = _verify_action(project, workspace, event, "inline",
+                            keys=keys.trusted_pub.read_text())
+    assert inline.succeeded, inline.log
+    assert inline.outputs["verified"] == "true"
+
+
+def test_trust_action_reads_the_key_file_from_the_base(project: Any, keys: Keys) -> None:
+    workspace, event = _action_pull_request(project, keys, 22, swap_key=True)
+    result = _verify_action(project, workspace, event, "swapped", keys="keys/trusted.pub")
+    assert not result.succeeded
+    document = json.loads(Path(result.outputs["report-json"]).read_text())
+    assert states(document) == {"models/tiny": "signature-invalid"}
+    assert document["policy_change"]["paths"] == ["keys/trusted.pub"]
+    assert "Policy changed in this pull request" in result.summary
+
+
+def test_trust_action_drops_nothing_when_the_head_empties_the_config(
+        project: Any, keys: Keys) -> None:
+    from tests.test_action_e2e import git
+
+    workspace, event = _action_pull_request(project, keys, 23)
+    weights = workspace / "models/tiny/model.safetensors"
+    weights.write_bytes(b"tampered")
+    (workspace / ".modelseal.yaml").write_text("version: 1\nmodels: []\n")
+    git(workspace, "commit", "--quiet", "-am", "hide the model")
+    event["pull_request"]["head"]["sha"] = git(workspace, "rev-parse", "HEAD")  # type: ignore[index]
+    result = _verify_action(project, workspace, event, "emptied", keys="keys/trusted.pub",
+                            strict="true")
+    assert not result.succeeded
+    document = json.loads(Path(result.outputs["report-json"]).read_text())
+    assert "models/tiny" in states(document)
+    assert document["policy_change"]["strict"] is True
+
+
+def test_trust_action_fails_a_pull_request_whose_base_is_not_fetched(
+        project: Any, keys: Keys) -> None:
+    workspace, event = _action_pull_request(project, keys, 24)
+    event["pull_request"]["base"]["sha"] = "f" * 40  # type: ignore[index]
+    result = _verify_action(project, workspace, event, "shallow", keys="keys/trusted.pub")
+    assert not result.succeeded
+    assert "base commit" in result.log and "fetch-depth: 0" in result.log
+
+
+# --- the GitLab job's script, run as the job runs it ------------------------------------------
+
+
+def _gitlab_verify_script(inputs: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The verify job's script (without `pip install`: this checkout is installed) and
+    its variables, from the component expanded with ``inputs``."""
+    from tests.gitlab_helpers import Component
+
+    config = Component.load().expand(inputs)
+    job: dict[str, Any] = {}
+    for name in (".modelseal-base", ".modelseal-verify"):
+        job = {**job, **config[name], "variables": {**job.get("variables", {}),
+                                                    **config[name].get("variables", {})}}
+    lines: list[str] = []
+    for item in job["script"]:
+        lines.extend(item if isinstance(item, list) else [item])
+    script = "\n".join(line for line in lines if "pip install" not in line)
+    return script, {key: str(value) for key, value in job["variables"].items()}
+
+
+def test_trust_gitlab_keys_input_reads_the_base_key(signed: Git, keys: Keys) -> None:
+    import subprocess
+
+    base = signed("rev-parse", "main").stdout.strip()
+    tamper(signed, "models/a")
+    sign(signed, "models/a", keys.attacker)
+    signed.write("keys/trusted.pub", keys.attacker_pub.read_bytes())
+    commit_all(signed)
+    script, variables = _gitlab_verify_script({"keys": "keys/trusted.pub", "comment": False})
+    assert "--key-list=" in script
+    env = {**signed.env, **variables, "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+           "CI_PIPELINE_SOURCE": "merge_request_event"}
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=signed.path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr  # the job fails
+    document = json.loads((signed.path / "modelseal-report.json").read_text())
+    assert states(document)["models/a"] == "signature-invalid"
+    assert states(document)["models/b"] == "signed-unchanged"  # the base's key, by path
+    assert "keys/trusted.pub" in document["policy_change"]["paths"]
+    inline, variables = _gitlab_verify_script({"keys": keys.trusted_pub.read_text(),
+                                               "comment": False})
+    signed("reset", "-q", "--hard", "main")
+    env.update(variables)
+    again = subprocess.run(["bash", "-e", "-c", inline], cwd=signed.path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    document = json.loads((signed.path / "modelseal-report.json").read_text())
+    assert set(states(document).values()) == {"signed-unchanged"}

@@ -26,6 +26,7 @@ from modelseal.config import CONFIG_NAME, Config, ModelEntry, find_config, parse
 from modelseal.errors import ConfigError, UsageError
 from modelseal.gitrepo import GitRepo, open_repo
 from modelseal.report.model import MAX_POLICY_DIFF_CHARS, PolicyChange
+from modelseal.targets import ModelTarget, targets_for
 
 MAX_POLICY_FILE = 1024 * 1024  # a config, key or root larger than this is not one
 MAX_DIFF_LINES = 300
@@ -48,6 +49,11 @@ class TrustedSide:
     def models(self) -> tuple[ModelEntry, ...]:
         listed = self.config.models if self.config is not None else ()
         return (*listed, *self.head_models)
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """The repository paths of the policy files: a change to them is reported."""
+        return (*self.policy_files, *([self.config_path] if self.config_path else []))
 
 
 class RevisionFiles:
@@ -154,6 +160,24 @@ def _head_only_models(start: Path, base: Config | None
     extra = tuple(ModelEntry(entry.path, defaults, entry.line) for entry in head.models
                   if entry.path.resolve() not in known)
     return extra, []
+
+
+def trusted_targets(paths: Sequence[str], base: str, folder: Path,
+                    config_path: str | None = None) -> tuple[list[ModelTarget], TrustedSide]:
+    """The models to check in the work tree, and the trusted side they were found with:
+    ``paths`` hashed as the base's config says, or (none given) the base's models plus
+    the ones only the head's config adds."""
+    start = Path(paths[0]) if paths else Path.cwd()
+    start = start if start.is_dir() else start.parent
+    side = read_trusted_side(start, base, folder, config_path=config_path,
+                             find_head_models=not paths)
+    if paths:
+        return targets_for(list(paths), side.config), side
+    models = [ModelTarget(entry.path, entry.options) for entry in side.models]
+    if not models:
+        raise UsageError(f"no model path given and no models in the {CONFIG_NAME} of "
+                         f"{base} or of the tree being checked")
+    return models, side
 
 
 # --- what the change does to the policy ----------------------------------------------------

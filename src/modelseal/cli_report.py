@@ -192,7 +192,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     models, config, watched = (_base_targets(args, folder) if from_base
                                else (*cli_signing.resolve_models(args), ()))
     models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
-    policy_args, listed = _with_listed_files(args, folder)
+    policy_args, listed, named = _with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
         policy=policy, signature=args.signature,
@@ -208,53 +208,47 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         return report
     from modelseal.basepolicy import policy_change
 
-    change = policy_change(Path.cwd(), args.base, args.head, watched, strict=policy.strict)
+    # the key and root files the inputs name are policy too: a change to them is shown
+    change = policy_change(Path.cwd(), args.base, args.head, (*watched, *named),
+                           strict=policy.strict)
     return replace(report, policy_change=change)
 
 
 def _base_targets(args: argparse.Namespace, folder: Path
                   ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
     """Targets, config and the policy files read, all from the --base revision."""
-    from modelseal import targets
-    from modelseal.basepolicy import read_trusted_side
-    from modelseal.config import CONFIG_NAME
+    from modelseal.basepolicy import trusted_targets
 
-    start = Path(args.paths[0]) if args.paths else Path.cwd()
-    start = start if start.is_dir() else start.parent
-    side = read_trusted_side(start, args.base, folder, config_path=args.base_config,
-                             find_head_models=not args.paths)
+    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
     for notice in side.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
-    if args.paths:
-        models = targets.targets_for(args.paths, side.config)
-    else:
-        models = [targets.ModelTarget(entry.path, entry.options) for entry in side.models]
-        if not models:
-            raise UsageError(f"no model path given and no models in the {CONFIG_NAME} "
-                             f"of {args.base} or of the tree being checked")
     if args.signature is not None and len(models) != 1:
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
     if args.ignore:
         models = [model.with_ignores(tuple(args.ignore)) for model in models]
-    watched = (*side.policy_files, *([side.config_path] if side.config_path else []))
-    return models, side.config, watched
+    return models, side.config, side.watched
 
 
 def _with_listed_files(args: argparse.Namespace, folder: Path
-                       ) -> tuple[argparse.Namespace, list[str]]:
-    """``args`` with --key-list/--cert-chain-list added to --key/--cert-chain, and the
-    `verify` flags naming the listed paths (inline PEM has no path to name)."""
+                       ) -> tuple[argparse.Namespace, list[str], list[str]]:
+    """``args`` with --key-list/--cert-chain-list added to --key/--cert-chain, the
+    `verify` flags naming the listed paths (inline PEM has no path to name), and the
+    listed paths."""
     from modelseal.basepolicy import materialize_pem_list
 
-    keys, roots, flags = list(args.policy_keys), list(args.cert_chain), []
+    keys, roots = list(args.policy_keys), list(args.cert_chain)
+    flags: list[str] = []
+    listed: list[str] = []
     for texts, what, into, flag in ((args.key_list, "public key", keys, "--key"),
                                     (args.cert_chain_list, "certificate root", roots,
                                      "--cert-chain")):
         for text in texts:
             files, named = materialize_pem_list(text, what, folder, Path.cwd(), args.base)
             into.extend(files)
+            listed += named
             flags += [word for path in named for word in (flag, path)]
-    return argparse.Namespace(**{**vars(args), "policy_keys": keys, "cert_chain": roots}), flags
+    updated = argparse.Namespace(**{**vars(args), "policy_keys": keys, "cert_chain": roots})
+    return updated, flags, listed
 
 
 def verify_flags(args: argparse.Namespace) -> list[str]:
