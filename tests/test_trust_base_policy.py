@@ -296,11 +296,12 @@ def test_trust_key_list_reads_paths_from_the_base_and_takes_inline_pem(tmp_path:
 # --- the GitHub Action on the simulated runner -------------------------------------------------
 
 
-def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: bool = False
-                         ) -> tuple[Path, dict[str, object]]:
+def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: bool = False,
+                         trust_own_key: bool = False) -> tuple[Path, dict[str, object]]:
     """main: models/tiny signed with the trusted key, whose public key is committed; a
-    pull request that either only edits docs or swaps the key file and re-signs a
-    tampered model with the attacker's key."""
+    pull request that only edits docs, or re-signs a tampered model with the attacker's
+    key and then swaps the key file (``swap_key``) or lists its own key in the config
+    (``trust_own_key``)."""
     from tests.gha_runner import pull_request_event
     from tests.test_action_e2e import REPO, git, modelseal
 
@@ -314,12 +315,17 @@ def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: boo
     git(seed, "push", "--quiet", "origin", "HEAD:main")
     work = project.clone(f"contributor-{number}")
     git(work, "checkout", "--quiet", "-b", "change")
-    if swap_key:
+    if swap_key or trust_own_key:
         weights = work / "models/tiny/model.safetensors"
         weights.write_bytes(weights.read_bytes()[:-4] + b"EVIL")
         modelseal(work, "sign", "models/tiny", "--method", "key", "--key",
                   str(keys.attacker), "--update-manifest")
+    if swap_key:
         (work / "keys/trusted.pub").write_bytes(keys.attacker_pub.read_bytes())
+    elif trust_own_key:
+        (work / "keys/mine.pub").write_bytes(keys.attacker_pub.read_bytes())
+        (work / ".modelseal.yaml").write_text(
+            "version: 1\nmodels:\n  - models/tiny\npolicy:\n  keys: [keys/mine.pub]\n")
     else:
         (work / "NOTES.md").write_text("docs only\n")
     git(work, "add", "-A")
@@ -374,21 +380,31 @@ def test_trust_action_drops_nothing_when_the_head_empties_the_config(
     (workspace / ".modelseal.yaml").write_text("version: 1\nmodels: []\n")
     git(workspace, "commit", "--quiet", "-am", "hide the model")
     event["pull_request"]["head"]["sha"] = git(workspace, "rev-parse", "HEAD")  # type: ignore[index]
-    result = _verify_action(project, workspace, event, "emptied", keys="keys/trusted.pub",
-                            strict="true")
+    result = _verify_action(project, workspace, event, "emptied", strict="true")
     assert not result.succeeded
     document = json.loads(Path(result.outputs["report-json"]).read_text())
     assert "models/tiny" in states(document)
     assert document["policy_change"]["strict"] is True
 
 
+def test_trust_action_uses_the_base_config_not_the_heads(project: Any, keys: Keys) -> None:
+    workspace, event = _action_pull_request(project, keys, 24, trust_own_key=True)
+    result = _verify_action(project, workspace, event, "own-key")
+    assert not result.succeeded and result.outputs["verified"] == "false"
+    document = json.loads(Path(result.outputs["report-json"]).read_text())
+    assert states(document) == {"models/tiny": "signature-invalid"}
+
+
 def test_trust_action_fails_a_pull_request_whose_base_is_not_fetched(
         project: Any, keys: Keys) -> None:
-    workspace, event = _action_pull_request(project, keys, 24)
+    # without its base, the head's config (trusting its own key) must not stand in
+    workspace, event = _action_pull_request(project, keys, 25, trust_own_key=True)
     event["pull_request"]["base"]["sha"] = "f" * 40  # type: ignore[index]
-    result = _verify_action(project, workspace, event, "shallow", keys="keys/trusted.pub")
+    result = _verify_action(project, workspace, event, "shallow")
     assert not result.succeeded
-    assert "base commit" in result.log and "fetch-depth: 0" in result.log
+    assert result.outputs["report-json"] == "" and result.outputs["verified"] == ""
+    assert "::error title=modelseal verify::the pull request's base commit" in result.log
+    assert "fetch-depth: 0" in result.log
 
 
 # --- the GitLab job's script, run as the job runs it ------------------------------------------
