@@ -455,3 +455,52 @@ def test_trust_gitlab_keys_input_reads_the_base_key(signed: Git, keys: Keys) -> 
     assert again.returncode == 0, again.stdout + again.stderr
     document = json.loads((signed.path / "modelseal-report.json").read_text())
     assert set(states(document).values()) == {"signed-unchanged"}
+
+
+# --- smaller pieces ----------------------------------------------------------------------------
+
+
+def test_trust_check_at_base_keeps_a_dropped_model(signed: Git) -> None:
+    (signed.path / "models/b/config.json").write_text("{}\n")
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace("  - models/b\n", ""))
+    commit_all(signed)
+    assert signed.modelseal("check").returncode == 0  # the head's own list skips it
+    at_base = signed.modelseal("check", "--base", "main")
+    assert at_base.returncode == 1 and "models/b" in at_base.stdout
+
+
+def test_trust_pem_lists_mix_inline_blocks_and_paths(keys: Keys) -> None:
+    from modelseal.basepolicy import parse_pem_list
+    from modelseal.errors import UsageError
+
+    pem = keys.trusted_pub.read_text()
+    entries = parse_pem_list(f"# release key\nkeys/a.pub\n{pem}\n  keys/b.pub  \n")
+    assert [entry.path for entry in entries if entry.path] == ["keys/a.pub", "keys/b.pub"]
+    assert [entry.pem for entry in entries if entry.pem] == [pem.strip() + "\n"]
+    with pytest.raises(UsageError, match="not complete"):
+        parse_pem_list(pem.rsplit("-----END", 1)[0])
+
+
+def test_trust_base_config_option_needs_base(signed: Git) -> None:
+    done = signed.modelseal("report", "--base-config", ".modelseal.yaml")
+    assert done.returncode == 2 and "--base-config" in done.stderr
+    missing = signed.modelseal("report", "--base", "main", "--base-config", "ci/none.yaml")
+    assert missing.returncode == 2 and "main:ci/none.yaml does not exist" in missing.stderr
+
+
+def test_trust_policy_change_in_junit_is_a_test_case() -> None:
+    import xml.etree.ElementTree as ET
+
+    from modelseal.report.model import ModelReport, ModelState, PolicyChange, Report
+    from modelseal.report.render import render
+
+    change = PolicyChange((".modelseal.yaml",), "+policy: \x1b]8;;x\x07 <a>&", strict=True)
+    report = Report((ModelReport("models/a", ModelState.SIGNED_UNCHANGED),),
+                    base="main", head="HEAD", policy_change=change)
+    root = ET.fromstring(render(report, "junit"))
+    assert root.get("tests") == "2" and root.get("failures") == "1"
+    failure = root.find(".//testcase[@name='policy changed in this pull request']/failure")
+    assert failure is not None and "<a>&" in (failure.text or "")
+    lenient = Report(report.models, policy_change=PolicyChange((".modelseal.yaml",)))
+    assert lenient.verdict.value == "warn"
+    assert ET.fromstring(render(lenient, "junit")).get("skipped") == "1"
