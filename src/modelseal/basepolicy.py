@@ -111,7 +111,11 @@ def read_trusted_side(start: Path, base: str, folder: Path, *,
     with open_repo(start) as repo:
         if repo.resolve(base) is None:
             raise UsageError(f"unknown revision {base!r} (is it fetched?)")
-        found = config_path or repo.nearest_file(base, repo.relative(start), CONFIG_NAME)
+        try:
+            here = repo.relative(start)
+        except ValueError:
+            raise UsageError(f"{start} is outside the repository at {repo.root}") from None
+        found = config_path or repo.nearest_file(base, here, CONFIG_NAME)
         if config_path is not None and repo.blob_size(base, config_path) is None:
             raise UsageError(f"{base}:{config_path} does not exist: the config named for the "
                              "base revision must be committed there")

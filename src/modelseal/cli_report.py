@@ -188,11 +188,13 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report
 
-    from_base = args.base is not None and not args.config
-    models, config, watched = (_base_targets(args, folder) if from_base
-                               else (*cli_signing.resolve_models(args), ()))
+    watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
+    if args.base is not None and not args.config:
+        models, config, watched = _base_targets(args, folder)
+    else:
+        models, config = cli_signing.resolve_models(args)
     models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
-    policy_args, listed, named = _with_listed_files(args, folder)
+    policy_args, listed_flags, listed_paths = _with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
         policy=policy, signature=args.signature,
@@ -200,7 +202,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         trust_config=args.trust_config, progress=args.progress)
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, verify_flags=verify_flags(args) + listed,
+        report_id=args.report_id, verify_flags=verify_flags(args) + listed_flags,
         all_paths=args.paths)
     for notice in notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
@@ -209,7 +211,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     from modelseal.basepolicy import policy_change
 
     # the key and root files the inputs name are policy too: a change to them is shown
-    change = policy_change(Path.cwd(), args.base, args.head, (*watched, *named),
+    change = policy_change(Path.cwd(), args.base, args.head, (*watched, *listed_paths),
                            strict=policy.strict)
     return replace(report, policy_change=change)
 
