@@ -15,6 +15,7 @@ from modelseal import (
     __version__,
     cli_action,
     cli_git,
+    cli_keys,
     cli_options,
     cli_report,
     cli_signing,
@@ -30,6 +31,7 @@ from modelseal.errors import (
 )
 
 if TYPE_CHECKING:
+    from modelseal.config import Config
     from modelseal.engine import HashRun
     from modelseal.targets import ModelTarget
 
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (_add_demo, _add_manifest, _add_check, _add_digest):
         register(commands)
     cli_signing.add_commands(commands)
+    cli_keys.add_commands(commands)
     cli_stores.add_commands(commands)
     cli_git.add_commands(commands)
     cli_action.add_commands(commands)
@@ -152,24 +155,30 @@ def _run_manifest(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from modelseal import console, engine, targets
+    from modelseal import console, engine, targets, weights
 
     if args.base_config and (args.base is None or args.config):
         raise UsageError("--base-config names the config at the --base revision: use it with "
                          "--base and without --config")
     if args.base is not None and args.config is None:
-        models = _models_at_base(args)
+        models, config = _models_at_base(args)
     else:
-        models, _ = targets.resolve_targets(args.paths, config_path=args.config)
+        models, config = targets.resolve_targets(args.paths, config_path=args.config)
     statuses = engine.check_all(models, _hash_run(args))
+    # with no PATH the whole repository is checked: weights no model covers are named too
+    untracked = ({} if args.paths or config is None
+                 else weights.untracked_weight_dirs(config.root, [m.path for m in models]))
+    strict = bool(config and config.policy.strict)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses))
+        console.print_json(console.statuses_json(statuses, untracked, strict=strict))
     else:
         console.print_check(statuses)
-    return EXIT_FAILED if any(status.stale for status in statuses) else EXIT_OK
+        console.print_untracked(untracked, strict=strict)
+    failed = any(status.stale for status in statuses) or (strict and bool(untracked))
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _models_at_base(args: argparse.Namespace) -> list[ModelTarget]:
+def _models_at_base(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:
     """`check --base REV`: the models and their hashing options from the config at REV."""
     import tempfile
     from pathlib import Path
@@ -181,7 +190,7 @@ def _models_at_base(args: argparse.Namespace) -> list[ModelTarget]:
                                        args.base_config)
     for notice in side.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
-    return models
+    return models, side.config
 
 
 def _run_digest(args: argparse.Namespace) -> int:

@@ -233,7 +233,10 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
     from modelseal import console
 
     name = model.target.display
-    if model.write_manifest:
+    if model.write_manifest and model.status.missing:
+        print(f"{name}: wrote {model.target.manifest_path} (there was no manifest; commit it "
+              "with model.sig)")
+    elif model.write_manifest:
         print(f"{name}: updated {model.target.manifest_path}")
         for line in console.diff_lines(model.status.diff):
             print(line)

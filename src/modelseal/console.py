@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from modelseal import lfs
@@ -105,9 +105,26 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
     out.write("\n")
 
 
-def statuses_json(statuses: Sequence[ManifestStatus]) -> dict[str, Any]:
+def statuses_json(statuses: Sequence[ManifestStatus],
+                  untracked: Mapping[str, Sequence[str]] | None = None, *,
+                  strict: bool = False) -> dict[str, Any]:
+    untracked = untracked or {}
     return {
         "version": JSON_SCHEMA_VERSION,
-        "ok": not any(s.stale and not s.written for s in statuses),
+        "ok": not any(s.stale and not s.written for s in statuses)
+        and not (strict and untracked),
         "models": [status_json(s) for s in statuses],
+        "untracked_weights": [{"directory": directory, "files": list(names)}
+                              for directory, names in sorted(untracked.items())],
     }
+
+
+def print_untracked(untracked: Mapping[str, Sequence[str]], *, strict: bool,
+                    out: TextIO | None = None) -> None:
+    """Warn (an error under ``policy.strict``) about weights outside every tracked model."""
+    from modelseal.weights import describe
+
+    level = "error" if strict else "warning"
+    for line in describe({d: list(n) for d, n in untracked.items()}):
+        print(f"modelseal: {level}: {printable(line)}; add it under 'models:' in "
+              ".modelseal.yaml (or to a model's directory)", file=out or sys.stderr)

@@ -37,10 +37,10 @@ from modelseal.engine import HashRun, check_target, refresh_target
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ManifestFormatError, ModelsealError
 from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
-from modelseal.init import is_weight_file
 from modelseal.progress import human_size
 from modelseal.targets import ModelTarget, load_nearest_config
 from modelseal.walk import MANIFEST_NAME
+from modelseal.weights import is_weight_file, untracked_weight_dirs
 
 SESSION_MAX_AGE_S = 3600
 _MANIFEST_SUFFIX = ".manifest.json"
@@ -124,13 +124,14 @@ def _run_manifest(args: argparse.Namespace) -> int:
         with session(context, "manifest") as done:
             mine = list(pending(context, done))
             written = [t for t in mine if _refresh_one(context, t, run)]
+            untracked_fails = _report_untracked_weights(context, done)
         unstaged = _unstaged(context, [t for t in mine if t not in written])
         _warn_large_files(context)
     to_add = [context.relpath(t.manifest_path) for t in (*written, *unstaged)]
     if to_add:
         print(f"\nmodelseal: stage the manifest{'s' if len(to_add) > 1 else ''} and commit "
               f"again:\n  git add {' '.join(map(shlex.quote, to_add))}", file=context.out)
-    return EXIT_FAILED if to_add else EXIT_OK
+    return EXIT_FAILED if to_add or untracked_fails else EXIT_OK
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -140,6 +141,7 @@ def _run_check(args: argparse.Namespace) -> int:
         with session(context, "check") as done:
             mine = list(pending(context, done))
             stale = [t for t in mine if _check_one(context, t, run)]
+            untracked_fails = _report_untracked_weights(context, done)
         unstaged = _unstaged(context, [t for t in mine if t not in stale])
         _warn_large_files(context)
     if stale:
@@ -150,7 +152,26 @@ def _run_check(args: argparse.Namespace) -> int:
     elif unstaged:
         manifests = " ".join(shlex.quote(context.relpath(t.manifest_path)) for t in unstaged)
         print(f"\nmodelseal: to fix, run:\n  git add {manifests}", file=context.out)
-    return EXIT_FAILED if stale or unstaged else EXIT_OK
+    return EXIT_FAILED if stale or unstaged or untracked_fails else EXIT_OK
+
+
+_UNTRACKED_KEY = "<untracked weights>"  # reported once per pre-commit run, like a model
+
+
+def _report_untracked_weights(context: HookContext, done: set[str]) -> bool:
+    """Name staged weight files outside every tracked model; True when that fails
+    the commit (``policy.strict``)."""
+    if _UNTRACKED_KEY in done or not context.staged:
+        return False
+    done.add(_UNTRACKED_KEY)
+    models = [entry.path for entry in context.config.models] if context.config else []
+    models += [target.path for target in context.touched]
+    staged = [PurePosixPath(path) for path in context.staged
+              if is_weight_file(PurePosixPath(path).name)]
+    found = untracked_weight_dirs(context.root, models, staged)
+    strict = bool(context.config and context.config.policy.strict)
+    console.print_untracked(found, strict=strict)
+    return strict and bool(found)
 
 
 def pending(context: HookContext, done: set[str]) -> Iterator[ModelTarget]:
@@ -316,11 +337,13 @@ def _model_with_manifest(root: Path, path: str, known: set[str]) -> str | None:
         candidates.append(path[: -len(_MANIFEST_SUFFIX)])
     candidates.append(path)
     for single in candidates:
-        if (root / single).is_file() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
+        # a single file, or a directory keeping its manifest beside it (placement.py)
+        if (root / single).exists() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
             return None if _covered(single, known) else single
     for parent in posix.parents:
         directory = "" if str(parent) == "." else str(parent)
-        if (root / directory / MANIFEST_NAME).is_file():
+        beside = bool(directory) and (root / f"{directory}{_MANIFEST_SUFFIX}").is_file()
+        if beside or (root / directory / MANIFEST_NAME).is_file():
             return None if _covered(directory, known) else directory
     return None
 

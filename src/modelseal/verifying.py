@@ -441,6 +441,8 @@ class Verifier:
 
     def _check_files(self, target: ModelTarget, signed: Manifest,
                      sig_path: Path) -> ManifestDiff:
+        if target.is_file:
+            signed = signed.as_single_file(target.path.name)  # OMS names it; the reference "."
         if signed.single_file and not target.is_file:
             raise CheckFailed(f"the signature is for a single file (resource "
                               f"'{SINGLE_FILE_NAME}'), but {target.display} is a directory; "
