@@ -504,3 +504,38 @@ def test_trust_policy_change_in_junit_is_a_test_case() -> None:
     lenient = Report(report.models, policy_change=PolicyChange((".modelseal.yaml",)))
     assert lenient.verdict.value == "warn"
     assert ET.fromstring(render(lenient, "junit")).get("skipped") == "1"
+
+
+def test_trust_certificate_roots_come_from_the_base(tmp_path: Path) -> None:
+    from tests.test_signing_support import make_pki
+
+    good, evil = make_pki(tmp_path / "pki"), make_pki(tmp_path / "evil")
+    repo = new_repo(tmp_path / "repo", tmp_path / "home")
+    add_model(repo, "models/a")
+    repo.write("pki/root.pem", good.root_pem.read_bytes())
+    repo.write(".modelseal.yaml", "models: [models/a]\npolicy:\n  certificate_roots: "
+                                  "[pki/root.pem]\n")
+
+    def certificate_sign(pki: Any) -> None:
+        done = repo.modelseal("sign", "models/a", "--method", "certificate", "--key",
+                              str(pki.key_pem), "--cert", str(pki.leaf_pem), "--chain",
+                              str(pki.chain_pem), "--update-manifest")
+        assert done.returncode == 0, done.stderr
+
+    certificate_sign(good)
+    commit_all(repo, "certificate-signed")
+    repo("checkout", "-q", "-b", "pr")
+    repo.write("NOTES.md", "docs\n")
+    commit_all(repo)
+    assert states(report(repo))["models/a"] == "signed-unchanged"
+    listed = report(repo, "--cert-chain-list", "pki/root.pem")
+    assert states(listed)["models/a"] == "signed-unchanged"
+    # the head swaps the root for its own and re-signs tampered weights
+    tamper(repo, "models/a")
+    certificate_sign(evil)
+    repo.write("pki/root.pem", evil.root_pem.read_bytes())
+    commit_all(repo, "swap the root")
+    for args in ((), ("--cert-chain-list", "pki/root.pem")):
+        document = report(repo, *args)
+        assert states(document)["models/a"] == "signature-invalid", args
+        assert document["policy_change"]["paths"] == ["pki/root.pem"]
