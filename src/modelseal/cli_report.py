@@ -184,7 +184,7 @@ def build_from_args(args: argparse.Namespace) -> Report:
 def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     from dataclasses import replace
 
-    from modelseal import cli_stores, verifying
+    from modelseal import verifying
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report
 
@@ -193,7 +193,6 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         models, config, watched = _base_targets(args, folder)
     else:
         models, config = cli_signing.resolve_models(args)
-    models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
     policy_args, listed_flags, listed_paths = _with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(

@@ -253,7 +253,6 @@ def run_verify(args: argparse.Namespace) -> int:
     if cli_stores.store_requested(args):
         return cli_stores.run_verify_store(args)
     models, config = _targets(args)
-    models = cli_stores.with_local_dir_ignores(models)  # `hf download --local-dir` folders
     options = verifying.VerifyOptions(
         policy=policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,

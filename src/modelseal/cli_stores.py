@@ -216,14 +216,3 @@ def _export_ollama_signature(args: argparse.Namespace) -> int:
         raise UsageError(f"{model.label}: {result.message}")
     console.print_json(export.signature_info(result.signature), out=sys.stdout)
     return EXIT_OK if result.signature.verified else EXIT_FAILED
-
-
-def with_local_dir_ignores(models: list[ModelTarget]) -> list[ModelTarget]:
-    """Skip `.cache/huggingface/` in folders made by `hf download --local-dir`."""
-    from modelseal.stores.hfcache import local_dir_ignores
-
-    out = []
-    for model in models:
-        extra = local_dir_ignores(model.path) if model.path.is_dir() else ()
-        out.append(model.with_ignores(extra) if extra else model)
-    return out

@@ -59,10 +59,13 @@ def file_sizes(listing: Listing, pointers: Mapping[str, lfs.LfsPointer]) -> dict
 
 def list_target(target: ModelTarget, run: HashRun = HashRun(),
                 serialization: Serialization | None = None) -> Listing:
-    """List ``target``; a signature's ``serialization`` adds its ignores and symlink rule."""
+    """List ``target``; a signature's ``serialization`` adds its ignores.
+
+    The symlink rule is the signature's when one is given, never widened by the config.
+    """
     options = target.options
     ignore = (*options.ignore, *(serialization.ignore_paths if serialization else ()))
-    allow = options.allow_symlinks or bool(serialization and serialization.allow_symlinks)
+    allow = serialization.allow_symlinks if serialization else options.allow_symlinks
     return list_model(target.path, ignore=ignore, allow_symlinks=allow,
                       extra_ignored_files=run.extra_ignored_files)
 

@@ -6,8 +6,10 @@ failed and why, so reports can show every model. It raises only for problems wit
 the run itself (unreadable key files, an invalid policy), which are usage errors.
 
 Files are always re-hashed from disk (never the stat cache), with the serialization
-the signature records. With ``ignore_unsigned_files`` only the files the signature
-names are read, and only after checking that each stays inside the model directory.
+the signature records (never the config's). Only the signature's ``ignore_paths`` and
+the user's ``--ignore`` are skipped. Only files the signature lists are read: others
+are reported as added unread (see scope.py). With ``ignore_unsigned_files`` only the
+files the signature names are listed, each checked to stay inside the model directory.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ from modelseal.bundle import (
     pae_legacy,
     read_bundle_file,
 )
-from modelseal.engine import HashRun, hash_listing, list_target
-from modelseal.errors import CheckFailed, ModelsealError, UsageError
-from modelseal.manifest import Manifest, ManifestDiff, build_manifest, diff_manifests
+from modelseal.engine import HashRun, hash_listing
+from modelseal.errors import CheckFailed, ModelPathError, ModelsealError, UsageError
+from modelseal.manifest import Manifest, ManifestDiff, Serialization
 from modelseal.policy import (
     Policy,
     PolicyViolation,
@@ -54,10 +56,11 @@ from modelseal.policy import (
     load_public_keys,
     signer_facts,
 )
+from modelseal.scope import SignedScope
 from modelseal.signer import SignerInfo, format_time, time_json
 from modelseal.signing import check_ec_key, curve_hash
 from modelseal.targets import ModelTarget
-from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing
+from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, list_model
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
@@ -450,26 +453,39 @@ class Verifier:
         if target.is_file and not signed.single_file and not signed.legacy:
             raise CheckFailed(f"the signature is for a directory, but {target.display} is a "
                               "file")
-        # Skip only what the signature recorded and what --ignore adds: the config's own
-        # `ignore:` may come from the change under review, and must not hide a new file.
-        ignore = (*target.extra_ignore, *self.options.ignore)
-        local = replace(target, options=replace(target.options, ignore=ignore))
-        run = HashRun(use_cache=False, progress=self.options.progress,
-                      extra_ignored_files=(sig_path,), require_content=True)
         serialization = signed.serialization
         if self.options.ignore_unsigned_files:
-            listing = signed_listing(local, signed)
+            listing = signed_listing(target, signed)
         else:
-            listing = list_target(local, run, serialization)
+            listing = self._listing(target, serialization, sig_path)
+        scope = SignedScope(signed)
+        kept = replace(listing, files=tuple(scope.keep(listing.files)))
         # refuses un-smudged LFS pointers with "run git lfs pull", rather than a bare mismatch
-        lfs.pointer_digests(lfs.find_pointers(listing.files), serialization.spec,
+        lfs.pointer_digests(lfs.find_pointers(kept.files), serialization.spec,
                             require_content=True, label=target.display)
-        digests = hash_listing(listing, serialization.spec, run, label=target.display)
-        sizes = {entry.name: entry.size for entry in listing.files}
-        current = build_manifest(signed.name, serialization, digests, sizes)
-        diff = diff_manifests(signed, current, sizes=sizes)
-        # the model's name and recorded ignore list are informative, not signed content
-        return replace(diff, settings=())
+        run = HashRun(use_cache=False, progress=self.options.progress, require_content=True)
+        return scope.diff(hash_listing(kept, serialization.spec, run, label=target.display))
+
+    def _listing(self, target: ModelTarget, serialization: Serialization,
+                 sig_path: Path) -> Listing:
+        """Every file but what the signature records and --ignore adds, with its symlink rule.
+
+        Nothing else is skipped: the config may come from the change under review, and
+        `.git*`, `model.sig` or `model.manifest.json` count only when the signature says
+        so. The bundle being verified is the one exception: it is not a model file.
+        """
+        ignore = (*serialization.ignore_paths, *target.extra_ignore, *self.options.ignore)
+        try:
+            return list_model(target.path, ignore=ignore,
+                              allow_symlinks=serialization.allow_symlinks,
+                              extra_ignored_files=(sig_path,), default_ignores=())
+        except ModelPathError as exc:
+            # the walk's advice (set allow_symlinks in the config) is for signing only
+            link, advice, _ = str(exc).partition("; set 'allow_symlinks: true'")
+            if not advice:
+                raise
+            raise CheckFailed(f"{link}, and the signature does not allow symlinks (it records "
+                              "allow_symlinks: false; the config cannot change that)") from None
 
 
 def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationResult:

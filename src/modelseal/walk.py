@@ -71,11 +71,14 @@ def list_model(
     ignore: Iterable[str] = (),
     allow_symlinks: bool = False,
     extra_ignored_files: Iterable[Path] = (),
+    default_ignores: Iterable[str] = ALWAYS_IGNORED,
 ) -> Listing:
     """List the files of the model at ``root`` (a directory or a single file).
 
     ``ignore`` holds paths relative to the model; ``extra_ignored_files`` holds
     absolute paths (e.g. a ``--signature`` file) that are skipped if inside the model.
+    ``default_ignores`` are the names skipped (and recorded) when hashing to sign;
+    verification passes none, since it skips only what the signature recorded.
     """
     root_stat = _lstat(root)
     if stat.S_ISLNK(root_stat.st_mode):
@@ -86,7 +89,7 @@ def list_model(
         return Listing(root, (entry,), (), True)
     if not stat.S_ISDIR(root_stat.st_mode):
         raise ModelPathError(f"{root} is neither a directory nor a regular file")
-    ignored = _ignore_set(root, ignore, extra_ignored_files)
+    ignored = _ignore_set(root, (*default_ignores, *ignore), extra_ignored_files)
     files = sorted(_scan(root, root.resolve(), "", ignored, allow_symlinks),
                    key=lambda entry: name_sort_key(entry.name))
     if not files:
@@ -112,7 +115,7 @@ def _resolve_root_link(root: Path) -> Path:
 
 
 def _ignore_set(root: Path, ignore: Iterable[str], extra: Iterable[Path]) -> set[str]:
-    ignored = set(ALWAYS_IGNORED) | {_normal(name) for name in ignore if _normal(name)}
+    ignored = {_normal(name) for name in ignore if _normal(name)}
     resolved_root = root.resolve()
     for path in extra:
         try:
