@@ -539,3 +539,15 @@ def test_trust_certificate_roots_come_from_the_base(tmp_path: Path) -> None:
         document = report(repo, *args)
         assert states(document)["models/a"] == "signature-invalid", args
         assert document["policy_change"]["paths"] == ["pki/root.pem"]
+
+
+def test_trust_a_broken_head_config_leaves_the_base_list(signed: Git) -> None:
+    tamper(signed, "models/b")
+    signed.write(".modelseal.yaml", "models: [models/a\n" + "#" * (2 * 1024 * 1024))
+    commit_all(signed)
+    done = signed.modelseal("report", "--base", "main", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    assert "only the base's models are checked" in done.stderr
+    document = json.loads(done.stdout)
+    assert set(states(document)) == {"models/a", "models/b"}
+    assert "larger than" in document["policy_change"]["diff"]

@@ -27,6 +27,7 @@ from modelseal.errors import ConfigError, UsageError
 from modelseal.gitrepo import GitRepo, open_repo
 from modelseal.report.model import MAX_POLICY_DIFF_CHARS, PolicyChange
 from modelseal.targets import ModelTarget, targets_for
+from modelseal.untrusted import UnsafeFile, read_regular_file
 
 MAX_POLICY_FILE = 1024 * 1024  # a config, key or root larger than this is not one
 MAX_DIFF_LINES = 300
@@ -154,11 +155,15 @@ def _head_only_models(start: Path, base: Config | None
     if found is None:
         return (), []
     try:
-        head = parse_config(found.read_text(encoding="utf-8"), root=found.parent,
-                            files=lambda name: found.parent / name, missing_models_ok=True,
-                            where=f"{found} (the tree being checked)")
-    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        # the head's file: bounded, never followed through a link, parsed only for models
+        text = read_regular_file(found, MAX_POLICY_FILE).decode("utf-8")
+        head = parse_config(text, root=found.parent, files=lambda name: found.parent / name,
+                            missing_models_ok=True, where=f"{found} (the tree being checked)")
+    except ConfigError as exc:
         return (), [f"only the base's models are checked: {exc}"]
+    except (OSError, UnicodeDecodeError, UnsafeFile, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, UnsafeFile) else type(exc).__name__
+        return (), [f"only the base's models are checked: {found}: {why}"]
     known = {entry.path.resolve() for entry in (base.models if base else ())}
     defaults = base.defaults if base is not None else type(head.defaults)()
     extra = tuple(ModelEntry(entry.path, defaults, entry.line) for entry in head.models
