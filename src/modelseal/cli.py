@@ -189,7 +189,7 @@ def _models_at_base(args: argparse.Namespace) -> tuple[list[ModelTarget], Config
         models, side = trusted_targets(args.paths, args.base, Path(folder),
                                        args.base_config)
     for notice in side.notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     return models, side.config
 
 
@@ -236,5 +236,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"modelseal: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"modelseal: error: {printable(f'{exc.strerror or exc}{where}')}",
+              file=sys.stderr)
         return EXIT_USAGE

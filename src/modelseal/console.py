@@ -1,8 +1,11 @@
-"""Terminal and JSON output for manifest results: what changed and what to do next."""
+"""Terminal and JSON output for manifest results: what changed and what to do next.
+
+Model names and file names come from the tree being checked: every one goes through
+`errors.printable` (text) or `errors.safe_json` (JSON) before it is printed.
+"""
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -10,7 +13,7 @@ from typing import Any, TextIO
 
 from modelseal import lfs
 from modelseal.engine import ManifestStatus
-from modelseal.errors import printable
+from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 
@@ -40,9 +43,10 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
     out = out or sys.stdout
     stale = [s for s in statuses if s.stale]
     for status in statuses:
-        name = status.target.display
+        name = printable(status.target.display)
         if status.missing:
-            print(f"{name}: no manifest ({status.target.manifest_path.name} is missing)", file=out)
+            print(f"{name}: no manifest ({printable(status.target.manifest_path.name)} is "
+                  "missing)", file=out)
         elif status.stale:
             print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) differ)",
                   file=out)
@@ -54,7 +58,7 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
                   file=out)
         print_lfs_note(status, out)
     if stale:
-        paths = " ".join(shlex.quote(s.target.display) for s in stale)
+        paths = printable(" ".join(shlex.quote(s.target.display) for s in stale))
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
 
 
@@ -62,7 +66,7 @@ def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None)
     out = out or sys.stdout
     for status in statuses:
         if not status.written:
-            print(f"{status.target.display}: manifest up to date", file=out)
+            print(f"{printable(status.target.display)}: manifest up to date", file=out)
         else:
             print("\n".join(refresh_lines(status, str(status.target.manifest_path))), file=out)
         print_lfs_note(status, out)
@@ -70,7 +74,7 @@ def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None)
 
 def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
     """What writing ``status``'s manifest changed: created, reformatted, or the diff."""
-    name = status.target.display
+    name, manifest = printable(status.target.display), printable(manifest)
     if status.missing:
         count = len({r.path for r in status.current.resources})
         return [f"{name}: created {manifest} ({count} file(s))"]
@@ -82,7 +86,8 @@ def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
 def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:
     """Say which files were Git LFS pointers whose oid stood in for their content."""
     if status.lfs_pointers:
-        print(lfs.pointer_note(status.target.display, status.lfs_pointers), file=out or sys.stdout)
+        print(printable(lfs.pointer_note(status.target.display, status.lfs_pointers)),
+              file=out or sys.stdout)
 
 
 def status_json(status: ManifestStatus) -> dict[str, Any]:
@@ -101,8 +106,7 @@ def status_json(status: ManifestStatus) -> dict[str, Any]:
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False)
-    out.write("\n")
+    out.write(safe_json(data) + "\n")
 
 
 def statuses_json(statuses: Sequence[ManifestStatus],

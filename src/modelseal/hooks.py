@@ -34,7 +34,13 @@ from modelseal import cli_options, console, lfs
 from modelseal.cache import find_git_dir
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ManifestFormatError, ModelsealError
+from modelseal.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ManifestFormatError,
+    ModelsealError,
+    printable,
+)
 from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
 from modelseal.progress import human_size
@@ -72,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except ModelsealError as exc:
-        print(f"modelseal: error: {exc}", file=sys.stderr)
+        print(f"modelseal: error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     return result
 
@@ -129,8 +135,9 @@ def _run_manifest(args: argparse.Namespace) -> int:
         _warn_large_files(context)
     to_add = [context.relpath(t.manifest_path) for t in (*written, *unstaged)]
     if to_add:
+        command = printable(" ".join(map(shlex.quote, to_add)))
         print(f"\nmodelseal: stage the manifest{'s' if len(to_add) > 1 else ''} and commit "
-              f"again:\n  git add {' '.join(map(shlex.quote, to_add))}", file=context.out)
+              f"again:\n  git add {command}", file=context.out)
     return EXIT_FAILED if to_add or untracked_fails else EXIT_OK
 
 
@@ -145,12 +152,14 @@ def _run_check(args: argparse.Namespace) -> int:
         unstaged = _unstaged(context, [t for t in mine if t not in stale])
         _warn_large_files(context)
     if stale:
-        models = " ".join(shlex.quote(t.display) for t in stale)
-        manifests = " ".join(shlex.quote(context.relpath(t.manifest_path)) for t in stale)
+        models = printable(" ".join(shlex.quote(t.display) for t in stale))
+        manifests = printable(" ".join(shlex.quote(context.relpath(t.manifest_path))
+                                       for t in stale))
         print(f"\nmodelseal: to fix, run:\n  modelseal manifest {models} && git add "
               f"{manifests}", file=context.out)
     elif unstaged:
-        manifests = " ".join(shlex.quote(context.relpath(t.manifest_path)) for t in unstaged)
+        manifests = printable(" ".join(shlex.quote(context.relpath(t.manifest_path))
+                                       for t in unstaged))
         print(f"\nmodelseal: to fix, run:\n  git add {manifests}", file=context.out)
     return EXIT_FAILED if stale or unstaged or untracked_fails else EXIT_OK
 
@@ -193,8 +202,8 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
         return False
     manifest = shlex.quote(context.relpath(target.manifest_path))
     if conflicted:
-        print(f"{target.display}: {manifest} had a merge conflict; regenerated it from "
-              "the files", file=out)
+        print(f"{printable(target.display)}: {printable(manifest)} had a merge conflict; "
+              "regenerated it from the files", file=out)
     else:
         print("\n".join(console.refresh_lines(status, manifest)), file=out)
     return True
@@ -203,19 +212,20 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
 def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     """Compare one manifest with the files; True when it is missing, stale or conflicted."""
     out = context.out
-    manifest = shlex.quote(context.relpath(target.manifest_path))
+    name = printable(target.display)
+    manifest = printable(shlex.quote(context.relpath(target.manifest_path)))
     try:
         status = check_target(target, run)
     except ManifestFormatError as exc:
-        print(f"{target.display}: {exc}", file=out)
+        print(f"{name}: {printable(exc)}", file=out)
         return True
     console.print_lfs_note(status, out)
     if not status.stale:
         return False
     if status.missing:
-        print(f"{target.display}: no manifest ({manifest} is missing)", file=out)
+        print(f"{name}: no manifest ({manifest} is missing)", file=out)
     else:
-        print(f"{target.display}: manifest is stale ({status.diff.changed_files} file(s) "
+        print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) "
               "differ):", file=out)
         for line in console.diff_lines(status.diff):
             print(line, file=out)
@@ -241,8 +251,8 @@ def _unstaged(context: HookContext, targets: Sequence[ModelTarget]) -> list[Mode
                  if t.manifest_path.is_file()}
     unstaged = [manifests[path] for path in context.repo.unstaged(sorted(manifests))]
     for target in unstaged:
-        print(f"{target.display}: {context.relpath(target.manifest_path)} is up to date but "
-              "not staged", file=context.out)
+        print(f"{printable(target.display)}: {printable(context.relpath(target.manifest_path))}"
+              " is up to date but not staged", file=context.out)
     return unstaged
 
 
@@ -257,10 +267,10 @@ def _warn_large_files(context: HookContext) -> None:
     tracked = context.repo.lfs_tracked(large)
     for path in large:
         if path not in tracked:
-            print(f"modelseal: warning: {path} is {human_size(sizes[path])} and not tracked "
-                  f"by Git LFS; add this line to .gitattributes, then run `git add "
-                  f"--renormalize {shlex.quote(path)}`:\n  {lfs.gitattributes_line(path)}",
-                  file=sys.stderr)
+            print(f"modelseal: warning: {printable(path)} is {human_size(sizes[path])} and not "
+                  f"tracked by Git LFS; add this line to .gitattributes, then run `git add "
+                  f"--renormalize {printable(shlex.quote(path))}`:\n  "
+                  f"{printable(lfs.gitattributes_line(path))}", file=sys.stderr)
 
 
 def _is_model_file(context: HookContext, path: str) -> bool:

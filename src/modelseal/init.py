@@ -20,7 +20,7 @@ import yaml
 
 from modelseal import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError, printable
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
 from modelseal.weights import WEIGHT_EXTENSIONS, weight_files
 
@@ -262,7 +262,7 @@ def _init_config(root: Path, models: list[str]) -> bool:
         missing = [m for m in models if m not in listed]
         print(f"{shown}: exists, left as it is")
         for model in missing:
-            print(f"  note: {model} holds model files but is not listed; add it under "
+            print(f"  note: {printable(model)} holds model files but is not listed; add it under "
                   "'models:' to track it")
         return True
     if not models:
@@ -274,10 +274,11 @@ def _init_config(root: Path, models: list[str]) -> bool:
     count = f"{len(models)} model" + ("s" if len(models) != 1 else "")
     print(f"{shown}: wrote it, tracking {count}:")
     for model in models:
-        print(f"  {model}")
+        print(f"  {printable(model)}")
     for pattern in patterns:
         if pattern.endswith("/*/"):
-            print(f"  (as {pattern}: every directory added there later is tracked too)")
+            print(f"  (as {printable(pattern)}: every directory added there later is tracked "
+                  "too)")
     print("next: modelseal manifest   (writes model.manifest.json into each model)")
     return True
 
@@ -306,8 +307,9 @@ def _init_precommit(root: Path, hooks_repo: str | None, rev: str | None) -> None
 
 
 def _shown(path: Path) -> str:
+    """``path`` as printed: relative when under the current directory, escaped."""
     relative = os.path.relpath(path)
-    return relative if not relative.startswith("..") else str(path)
+    return printable(relative if not relative.startswith("..") else str(path))
 
 
 # -- `modelseal install-hooks` -----------------------------------------------------
