@@ -551,3 +551,27 @@ def test_trust_a_broken_head_config_leaves_the_base_list(signed: Git) -> None:
     document = json.loads(done.stdout)
     assert set(states(document)) == {"models/a", "models/b"}
     assert "larger than" in document["policy_change"]["diff"]
+
+
+def test_trust_action_command_lines_read_config_and_keys_from_the_base(tmp_path: Path,
+                                                                       keys: Keys) -> None:
+    from modelseal.ci import commands
+    from modelseal.ci.inputs import ActionInputs
+    from modelseal.cli import build_parser
+
+    env = {"MODELSEAL_INPUT_CONFIG": "ci/modelseal.yaml",
+           "MODELSEAL_INPUT_KEYS": f"keys/a.pub\n{keys.trusted_pub.read_text()}",
+           "MODELSEAL_INPUT_CERTIFICATE_ROOTS": "pki/root.pem\n"}
+    inputs = ActionInputs.from_env(env)
+    argv = commands.report_argv(inputs, "b" * 40, tmp_path / "r.json")
+    assert "--base-config=ci/modelseal.yaml" in argv and not any(
+        word.startswith("--config") for word in argv)
+    args = build_parser().parse_args(argv)
+    assert args.key_list == [env["MODELSEAL_INPUT_KEYS"].strip()]
+    assert args.cert_chain_list == ["pki/root.pem"]
+    assert "--config=ci/modelseal.yaml" in commands.report_argv(inputs, None, tmp_path / "r")
+    check = commands.check_argv(inputs, "b" * 40)
+    assert check[:3] == ["check", f"--base={'b' * 40}", "--base-config=ci/modelseal.yaml"]
+    assert build_parser().parse_args(check).base == "b" * 40
+    # the sign step's pre-check takes no key list (keyless signing)
+    assert not any("key-list" in word for word in commands.verify_argv(inputs))
