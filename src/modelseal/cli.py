@@ -32,7 +32,7 @@ from modelseal.errors import (
 
 if TYPE_CHECKING:
     from modelseal.config import Config
-    from modelseal.engine import HashRun
+    from modelseal.engine import HashRun, ManifestStatus, ModelFailure
     from modelseal.targets import ModelTarget
 
 Handler = Callable[[argparse.Namespace], int]
@@ -145,13 +145,13 @@ def _run_manifest(args: argparse.Namespace) -> int:
     from modelseal import console, engine, targets
 
     models, _ = targets.resolve_targets(args.paths, config_path=args.config)
-    run = _hash_run(args)
-    statuses = [engine.refresh_target(model, run) for model in models]
+    results = engine.refresh_all(models, _hash_run(args))
+    statuses, failures = _split(results)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses))
+        console.print_json(console.statuses_json(statuses, failures=failures))
     else:
         console.print_refresh(statuses)
-    return EXIT_OK
+    return _report_failures(failures, EXIT_OK)
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -164,18 +164,34 @@ def _run_check(args: argparse.Namespace) -> int:
         models, config = _models_at_base(args)
     else:
         models, config = targets.resolve_targets(args.paths, config_path=args.config)
-    statuses = engine.check_all(models, _hash_run(args))
+    statuses, failures = _split(engine.check_all(models, _hash_run(args)))
     # with no PATH the whole repository is checked: weights no model covers are named too
     untracked = ({} if args.paths or config is None
                  else weights.untracked_weight_dirs(config.root, [m.path for m in models]))
     strict = bool(config and config.policy.strict)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses, untracked, strict=strict))
+        console.print_json(console.statuses_json(statuses, untracked, strict=strict,
+                                                 failures=failures))
     else:
         console.print_check(statuses)
         console.print_untracked(untracked, strict=strict)
     failed = any(status.stale for status in statuses) or (strict and bool(untracked))
-    return EXIT_FAILED if failed else EXIT_OK
+    return _report_failures(failures, EXIT_FAILED if failed else EXIT_OK)
+
+
+def _split(results: Sequence[ManifestStatus | ModelFailure]
+           ) -> tuple[list[ManifestStatus], list[ModelFailure]]:
+    from modelseal.engine import ModelFailure
+
+    failures = [result for result in results if isinstance(result, ModelFailure)]
+    return [r for r in results if not isinstance(r, ModelFailure)], failures
+
+
+def _report_failures(failures: Sequence[ModelFailure], code: int) -> int:
+    """One error line per model that could not be handled; the worst exit code wins."""
+    for failure in failures:
+        print(f"modelseal: error: {printable(failure.message)}", file=sys.stderr)
+    return max([code, *(failure.exit_code for failure in failures)])
 
 
 def _models_at_base(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:

@@ -329,14 +329,15 @@ def load_report_file(path: Path, report_id: str | None) -> Report | None:
     from dataclasses import replace
 
     from modelseal.report.model import report_from_json
+    from modelseal.untrusted import UnsafeJson, loads_json
 
     text = _read_text(path)
     if not text.lstrip().startswith("{"):
         return None
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+        data = loads_json(text)
+    except UnsafeJson as exc:
+        raise UsageError(f"{path}: {exc}") from None
     report = report_from_json(data, source=str(path))
     return replace(report, report_id=report_id) if report_id else report
 
@@ -478,10 +479,12 @@ def _post_relayed(args: argparse.Namespace) -> int:
 
 
 def _relay_meta(folder: Path) -> dict[str, Any]:
+    from modelseal.untrusted import UnsafeJson, loads_json
+
     try:
-        data = json.loads(_read_text(folder / RELAY_META))
-    except ValueError:
-        raise UsageError(f"{folder}/{RELAY_META} is not valid JSON") from None
+        data = loads_json(_read_text(folder / RELAY_META))
+    except UnsafeJson as exc:
+        raise UsageError(f"{folder}/{RELAY_META}: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{folder}/{RELAY_META} must be a JSON object")
     return data

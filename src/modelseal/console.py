@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from modelseal import lfs
-from modelseal.engine import ManifestStatus
+from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
@@ -111,16 +111,23 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
 
 def statuses_json(statuses: Sequence[ManifestStatus],
                   untracked: Mapping[str, Sequence[str]] | None = None, *,
-                  strict: bool = False) -> dict[str, Any]:
+                  strict: bool = False,
+                  failures: Sequence[ModelFailure] = ()) -> dict[str, Any]:
     untracked = untracked or {}
     return {
         "version": JSON_SCHEMA_VERSION,
-        "ok": not any(s.stale and not s.written for s in statuses)
+        "ok": not failures and not any(s.stale and not s.written for s in statuses)
         and not (strict and untracked),
-        "models": [status_json(s) for s in statuses],
+        "models": [status_json(s) for s in statuses] + [failure_json(f) for f in failures],
         "untracked_weights": [{"directory": directory, "files": list(names)}
                               for directory, names in sorted(untracked.items())],
     }
+
+
+def failure_json(failure: ModelFailure) -> dict[str, Any]:
+    """A model that could not be checked: ``status`` is ``error``, ``error`` says why."""
+    return {"path": failure.target.display, "manifest": str(failure.target.manifest_path),
+            "status": "error", "error": failure.message}
 
 
 def print_untracked(untracked: Mapping[str, Sequence[str]], *, strict: bool,

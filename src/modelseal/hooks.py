@@ -45,6 +45,7 @@ from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
 from modelseal.progress import human_size
 from modelseal.targets import ModelTarget, load_nearest_config
+from modelseal.untrusted import loads_json
 from modelseal.walk import MANIFEST_NAME
 from modelseal.weights import is_weight_file, untracked_weight_dirs
 
@@ -393,7 +394,7 @@ def session(context: HookContext, hook: str) -> Iterator[set[str]]:
 
 def _load_session(record: Path, identity: str) -> set[str]:
     try:
-        data = json.loads(record.read_text(encoding="utf-8"))
+        data = loads_json(record.read_text(encoding="utf-8"))
         fresh = time.time() - float(data["started"]) < SESSION_MAX_AGE_S
         if data["id"] == identity and fresh:
             return {str(item) for item in data["done"]}

@@ -35,7 +35,7 @@ from modelseal.bundle import (
 from modelseal.engine import HashRun, ManifestStatus, check_target
 from modelseal.errors import CheckFailed, ModelsealError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
-from modelseal.policy import load_certificates
+from modelseal.policy import load_certificates, signing_certificate_problem
 from modelseal.targets import ModelTarget
 
 if TYPE_CHECKING:
@@ -209,6 +209,10 @@ class CertificateSigner:
             raise UsageError(f"{where}: the certificate's public key does not match the "
                              "private key")
         _check_usable_now(certificate, where)
+        problem = signing_certificate_problem(certificate)
+        if problem is not None:
+            raise UsageError(f"{where}: this certificate cannot sign models ({problem}); "
+                             "verification would refuse it")
         self._key = key
         self._chain = [certificate, *chain]
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import errno
 import itertools
+import json
 import operator
 import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
+MAX_JSON_DEPTH = 64  # ours nest at most 6 deep; the margin is for other tools' fields
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 # A string runs to its closing quote or to the end of the input, so every match
@@ -23,6 +26,10 @@ READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOC
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+class UnsafeJson(ValueError):
+    """Text that is not JSON, or JSON nested deeper than allowed; the message says which."""
 
 
 class UnsafeFile(ValueError):
@@ -61,3 +68,17 @@ def json_nesting_exceeds(data: bytes, limit: int) -> bool:
     # each opening bracket is 2, each closing one 0: minus one gives the depth change
     depths = itertools.accumulate(map(operator.sub, brackets, itertools.repeat(1)))
     return max(depths, default=0) > limit
+
+
+def loads_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for untrusted text: depth measured first (the parser recurses).
+
+    Raises UnsafeJson with a one-line reason, never RecursionError.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if json_nesting_exceeds(raw, max_depth):
+        raise UnsafeJson(f"JSON nests deeper than {max_depth} levels")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise UnsafeJson(f"not valid JSON: {' '.join(str(exc).split())}") from None

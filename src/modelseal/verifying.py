@@ -55,6 +55,7 @@ from modelseal.policy import (
     load_certificates,
     load_public_keys,
     signer_facts,
+    signing_certificate_problem,
 )
 from modelseal.scope import SignedScope
 from modelseal.signer import SignerInfo, format_time, time_json
@@ -188,6 +189,11 @@ class VerificationResult:
 # --- the Sigstore trusted root -------------------------------------------------------
 
 
+# A trusted root refreshed over TUF, kept for the life of the process. Only a success
+# is kept: after a failed refresh the next verification tries again.
+_REFRESHED_ROOT: TrustedRoot | None = None
+
+
 class SigstoreTrust:
     """Loads the Sigstore trusted root once per run, noting any fallback it took."""
 
@@ -209,8 +215,12 @@ class SigstoreTrust:
         if self.trust_config is not None:
             return _trust_config_root(self.trust_config)
         if not self.offline:
+            global _REFRESHED_ROOT
+            if _REFRESHED_ROOT is not None:
+                return _REFRESHED_ROOT
             try:
-                return ClientTrustConfig.production().trusted_root
+                _REFRESHED_ROOT = ClientTrustConfig.production().trusted_root
+                return _REFRESHED_ROOT
             except (SigstoreError, OSError) as exc:
                 reason = " ".join(str(exc).split()) or type(exc).__name__
                 self.notices.append(f"could not refresh the Sigstore trusted root over TUF "
@@ -373,21 +383,22 @@ class Verifier:
                                    "the root in policy.certificate_roots")
         chain = [_load_der_certificate(der) for der in bundle.certificates]
         leaf = chain[0]
-        signed_at = leaf.not_valid_before_utc
-        _verify_chain(leaf, chain[1:], self.roots, signed_at)
+        # A certificate bundle carries no trusted timestamp, so the only time we can
+        # vouch for is now: the leaf and its chain must be valid at verification time.
+        now = datetime.now(timezone.utc)
         _require_code_signing(leaf)
+        _require_valid_at(leaf, now)
+        _verify_chain(leaf, chain[1:], self.roots, now)
         key = check_ec_key(leaf.public_key(), "the signing certificate's key")
         _verify_dsse(key, bundle)
         signer = SignerInfo(
             METHOD_CERTIFICATE, identity=certificate_identity(leaf),
             certificate_subject=leaf.subject.rfc4514_string(),
             certificate_sha256=leaf.fingerprint(hashes.SHA256()).hex())
-        warnings = []
-        if datetime.now(timezone.utc) > leaf.not_valid_after_utc:
-            warnings.append(f"the signing certificate expired on "
-                            f"{format_time(leaf.not_valid_after_utc)}")
-        return _Checked(bundle.payload, signer, None, signed_at, "certificate notBefore",
-                        warnings)
+        # notBefore is the earliest the signature can count from: what `not_before`
+        # policies compare against (a certificate issued before the cut-off is refused)
+        return _Checked(bundle.payload, signer, None, leaf.not_valid_before_utc,
+                        "certificate notBefore")
 
     def _check_sigstore(self, bundle: Bundle) -> _Checked:
         from sigstore.errors import CertValidationError
@@ -478,7 +489,8 @@ class Verifier:
         try:
             return list_model(target.path, ignore=ignore,
                               allow_symlinks=serialization.allow_symlinks,
-                              extra_ignored_files=(sig_path,), default_ignores=())
+                              extra_ignored_files=(sig_path,), default_ignores=(),
+                              skip_temp_files=False)
         except ModelPathError as exc:
             # the walk's advice (set allow_symlinks in the config) is for signing only
             link, advice, _ = str(exc).partition("; set 'allow_symlinks: true'")
@@ -563,8 +575,8 @@ def _verify_dsse(key: ec.EllipticCurvePublicKey, bundle: Bundle) -> None:
 
 def _verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate],
                   roots: list[x509.Certificate], at: datetime) -> None:
-    # Signing certificates from model-signing's own test PKI assert CA:TRUE, which the
-    # WebPKI end-entity profile forbids; the leaf's usage is checked separately instead.
+    # The WebPKI end-entity profile wants a TLS client or server usage; a model signer's
+    # leaf has codeSigning instead, which _require_code_signing checks (with CA:FALSE).
     verifier = (x509_verification.PolicyBuilder()
                 .store(x509_verification.Store(roots))
                 .time(at)
@@ -574,25 +586,26 @@ def _verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate],
     try:
         verifier.verify(leaf, intermediates)
     except x509_verification.VerificationError as exc:
-        raise SignatureFailure(f"the certificate chain is not trusted at signing time "
+        raise SignatureFailure(f"the certificate chain is not trusted at verification time "
                                f"{format_time(at)}: {_first_line(exc)}") from None
 
 
+def _require_valid_at(leaf: x509.Certificate, at: datetime) -> None:
+    if at < leaf.not_valid_before_utc:
+        raise SignatureFailure(f"the signing certificate is not valid until "
+                               f"{format_time(leaf.not_valid_before_utc)}")
+    if at > leaf.not_valid_after_utc:
+        raise SignatureFailure(f"the signing certificate expired on "
+                               f"{format_time(leaf.not_valid_after_utc)}; without a trusted "
+                               "timestamp its signature cannot be dated before that, so "
+                               "re-sign with a current certificate")
+
+
 def _require_code_signing(leaf: x509.Certificate) -> None:
-    extensions = leaf.extensions
-    try:
-        if extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if x509.oid.ExtendedKeyUsageOID.CODE_SIGNING in usages:
-            return
-    except x509.ExtensionNotFound:
-        pass
-    raise SignatureFailure("the signing certificate is not allowed to sign (key usage has no "
-                           "digitalSignature and extended key usage no codeSigning)")
+    problem = signing_certificate_problem(leaf)
+    if problem is not None:
+        raise SignatureFailure(f"the signing certificate is not allowed to sign models: "
+                               f"{problem}")
 
 
 def _load_der_certificate(der: bytes) -> x509.Certificate:

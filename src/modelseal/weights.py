@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
+from modelseal.walk import MAX_DIRECTORY_DEPTH
+
 WEIGHT_EXTENSIONS = (".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt",
                      ".h5", ".tflite", ".mlmodel", ".keras")
 INDEX_SUFFIX = ".index.json"  # sharded checkpoints: model.safetensors.index.json, ...
@@ -27,15 +29,42 @@ def weight_files(root: Path) -> Iterator[PurePosixPath]:
     """Weight files under ``root`` (relative POSIX paths), in a stable order.
 
     Hidden directories (``.git``, caches), virtualenvs and ``node_modules`` are skipped;
-    symlinked directories are not followed.
+    symlinked directories are not followed. A loop over a stack rather than os.walk
+    (which recurses): a hostile tree thousands of levels deep is searched only down to
+    `MAX_DIRECTORY_DEPTH` levels, and never crashes this advisory scan.
     """
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
-                            and d not in SKIPPED_DIRS and not _is_venv(Path(directory, d)))
-        relative = PurePosixPath(Path(directory).relative_to(root).as_posix())
+    pending = [(PurePosixPath("."), 0)]
+    while pending:
+        relative, depth = pending.pop()
+        directories, files = _entries(root / relative)
         for name in sorted(files):
             if is_weight_file(name):
                 yield relative / name
+        if depth < MAX_DIRECTORY_DEPTH:
+            keep = sorted((d for d in directories if not d.startswith(".")
+                           and d not in SKIPPED_DIRS and not _is_venv(root / relative / d)),
+                          reverse=True)  # popped in name order
+            pending.extend((relative / d, depth + 1) for d in keep)
+
+
+def _entries(directory: Path) -> tuple[list[str], list[str]]:
+    """(subdirectory names, file names) in ``directory``; nothing when it is unreadable."""
+    directories: list[str] = []
+    files: list[str] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                try:
+                    is_dir, is_link = entry.is_dir(), entry.is_symlink()
+                except OSError:
+                    continue
+                if not is_dir:
+                    files.append(entry.name)
+                elif not is_link:  # as os.walk: a linked directory is not entered
+                    directories.append(entry.name)
+    except OSError:
+        pass
+    return directories, files
 
 
 def untracked_weight_dirs(root: Path, models: Iterable[Path],

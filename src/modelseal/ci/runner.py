@@ -10,7 +10,6 @@ API URL, workspace and temp directory.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelseal.errors import UsageError, printable
+from modelseal.untrusted import loads_json
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
@@ -215,7 +215,7 @@ def load_event(path: str) -> Mapping[str, Any]:
         size = file.stat().st_size
         if size > MAX_EVENT_BYTES:
             raise UsageError(f"event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = loads_json(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -4,7 +4,6 @@ put into a message."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from modelseal.errors import UsageError
+from modelseal.untrusted import loads_json
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -82,7 +82,7 @@ def read_event(path: str | None) -> dict[str, Any]:
     if len(raw) > MAX_EVENT_BYTES:
         raise UsageError(f"event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except ValueError:
         raise UsageError(f"event payload {path} is not JSON") from None
     return data if isinstance(data, dict) else {}

@@ -58,13 +58,13 @@ def _zstd_module() -> Any:
 
 
 @contextmanager
-def _decompressed(raw: IO[bytes], layer: TarLayer) -> Iterator[IO[bytes]]:
-    if layer.compression != ZSTD:
+def _decompressed(raw: IO[bytes], compression: str, label: str) -> Iterator[IO[bytes]]:
+    if compression != ZSTD:
         yield raw
         return
     module = _zstd_module()
     if module is None:
-        raise UnsupportedLayer(f"{layer.label} is tar+zstd, and this Python has no zstd decoder "
+        raise UnsupportedLayer(f"{label} is tar+zstd, and this Python has no zstd decoder "
                                "(use Python 3.14+, or pip install zstandard)")
     if module.__name__ == "zstandard":
         reader: IO[bytes] = module.ZstdDecompressor().stream_reader(raw)
@@ -80,16 +80,21 @@ def iter_members(layer: TarLayer) -> Iterator[Member]:
         fd = os.open(layer.blob, READ_FLAGS)
     except OSError as exc:
         raise StoreError(f"{layer.label}: cannot open blob {layer.blob}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as raw:
+        yield from stream_members(raw, layer.compression, layer.label)
+
+
+def stream_members(raw: IO[bytes], compression: str, label: str) -> Iterator[Member]:
+    """The regular files of a tar layer read from ``raw`` (a file or a registry download)."""
     with ExitStack() as stack:
-        raw = stack.enter_context(os.fdopen(fd, "rb"))
-        stream = stack.enter_context(_decompressed(raw, layer))
+        stream = stack.enter_context(_decompressed(raw, compression, label))
         try:
-            archive = stack.enter_context(_open_tar(stream, layer.compression == GZIP))
-            yield from _members(archive, layer)
+            archive = stack.enter_context(_open_tar(stream, compression == GZIP))
+            yield from _members(archive, label)
         except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"{layer.label}: the archive is corrupt or truncated "
+            raise StoreError(f"{label}: the archive is corrupt or truncated "
                              f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
 
@@ -99,17 +104,17 @@ def _open_tar(stream: IO[bytes], gzipped: bool) -> tarfile.TarFile:
     return tarfile.open(fileobj=stream, mode="r|")
 
 
-def _members(archive: tarfile.TarFile, layer: TarLayer) -> Iterator[Member]:
+def _members(archive: tarfile.TarFile, label: str) -> Iterator[Member]:
     for info in archive:
         if info.isdir():
             continue
-        name = member_name(info.name, layer.label)
+        name = member_name(info.name, label)
         if not info.isreg():
-            raise StoreError(f"{layer.label}: {name!r} is a {_kind(info)}, not a regular file; "
+            raise StoreError(f"{label}: {name!r} is a {_kind(info)}, not a regular file; "
                              "links and devices in a layer cannot be verified")
         stream = archive.extractfile(info)
         if stream is None:  # pragma: no cover - isreg() members always have data
-            raise StoreError(f"{layer.label}: cannot read {name!r}")
+            raise StoreError(f"{label}: cannot read {name!r}")
         yield Member(name, info.size, stream)
 
 
