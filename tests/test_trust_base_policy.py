@@ -575,3 +575,20 @@ def test_trust_action_command_lines_read_config_and_keys_from_the_base(tmp_path:
     assert build_parser().parse_args(check).base == "b" * 40
     # the sign step's pre-check takes no key list (keyless signing)
     assert not any("key-list" in word for word in commands.verify_argv(inputs))
+
+
+def test_trust_verify_base_reads_the_policy_from_the_base(signed: Git, keys: Keys) -> None:
+    tamper(signed, "models/a")
+    sign(signed, "models/a", keys.attacker)
+    signed.write("keys/attacker.pub", keys.attacker_pub.read_bytes())
+    signed.write(".modelseal.yaml", BASE_CONFIG.replace("  - models/b\n", "").replace(
+        "[keys/trusted.pub]", "[keys/attacker.pub]"))
+    commit_all(signed)
+    assert signed.modelseal("verify").returncode == 0  # the head's own config trusts it
+    at_base = signed.modelseal("verify", "--base", "main", "--format", "json")
+    assert at_base.returncode == 1, at_base.stderr
+    results = {m["path"]: m["status"] for m in json.loads(at_base.stdout)["models"]}
+    assert results == {"models/a": "failed", "models/b": "verified"}
+    listed = signed.modelseal("verify", "models/b", "--base", "main",
+                              "--key-list", "keys/trusted.pub")
+    assert listed.returncode == 0, listed.stderr

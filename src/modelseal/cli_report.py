@@ -90,12 +90,7 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--base-config", metavar="PATH",
                        help="with --base: the config to read from the base revision, as a "
                             "repository path (default: the nearest .modelseal.yaml there)")
-    group.add_argument("--key-list", action="append", default=[], metavar="LIST",
-                       help="trusted public keys, one per line: inline PEM blocks, or paths "
-                            "read from the --base revision (the work tree without --base); "
-                            "like --key, replaces the config's trusted signers")
-    group.add_argument("--cert-chain-list", action="append", default=[], metavar="LIST",
-                       help="trusted root certificates, in the same form as --key-list")
+    cli_signing.add_trusted_list_options(group)
     group.add_argument("--id", dest="report_id", metavar="ID",
                        help="report id, for several reports on one pull request")
     group.add_argument("--template", type=Path, metavar="FILE",
@@ -196,7 +191,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         models, config, watched = _base_targets(args, folder)
     else:
         models, config = cli_signing.resolve_models(args)
-    policy_args, listed_flags, listed_paths = _with_listed_files(args, folder)
+    policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
         policy=policy, signature=args.signature,
@@ -231,28 +226,6 @@ def _base_targets(args: argparse.Namespace, folder: Path
     if args.ignore:
         models = [model.with_ignores(tuple(args.ignore)) for model in models]
     return models, side.config, side.watched
-
-
-def _with_listed_files(args: argparse.Namespace, folder: Path
-                       ) -> tuple[argparse.Namespace, list[str], list[str]]:
-    """``args`` with --key-list/--cert-chain-list added to --key/--cert-chain, the
-    `verify` flags naming the listed paths (inline PEM has no path to name), and the
-    listed paths."""
-    from modelseal.basepolicy import materialize_pem_list
-
-    keys, roots = list(args.policy_keys), list(args.cert_chain)
-    flags: list[str] = []
-    listed: list[str] = []
-    for texts, what, into, flag in ((args.key_list, "public key", keys, "--key"),
-                                    (args.cert_chain_list, "certificate root", roots,
-                                     "--cert-chain")):
-        for text in texts:
-            files, named = materialize_pem_list(text, what, folder, Path.cwd(), args.base)
-            into.extend(files)
-            listed += named
-            flags += [word for path in named for word in (flag, path)]
-    updated = argparse.Namespace(**{**vars(args), "policy_keys": keys, "cert_chain": roots})
-    return updated, flags, listed
 
 
 def verify_flags(args: argparse.Namespace) -> list[str]:

@@ -285,7 +285,8 @@ def verify(step: Step) -> StepResult:
     local, references = registry_refs.split_paths(step.inputs.paths)
     if not references:
         return verify_local(step)
-    results = registry_refs.verify_references(step, references)
+    # the policy comes from the base commit, as for the local models' report
+    results = registry_refs.verify_references(step, references, base_revision(step))
     step.files.add_summary(registry_refs.summary(results))
     result = verify_local(replace(step, inputs=replace(step.inputs, paths=local))) if local \
         else StepResult(EXIT_OK, {"verified": "true"})
