@@ -592,3 +592,31 @@ def test_trust_verify_base_reads_the_policy_from_the_base(signed: Git, keys: Key
     listed = signed.modelseal("verify", "models/b", "--base", "main",
                               "--key-list", "keys/trusted.pub")
     assert listed.returncode == 0, listed.stderr
+
+
+def test_trust_registry_reference_verified_with_the_base_policy(tmp_path: Path, keys: Keys,
+                                                                 registry: Any) -> None:
+    from tests.conftest import run_modelseal
+    from tests.registry_helpers import signed_model
+
+    model = signed_model(tmp_path / "built", keys.attacker)
+    reference = f"oci://{registry.host}/acme/base-policy:v1"
+    assert run_modelseal(["push", str(model), reference]).returncode == 0
+    repo = new_repo(tmp_path / "repo", tmp_path / "home")
+    repo.write("keys/trusted.pub", keys.trusted_pub.read_bytes())
+    repo.write(".modelseal.yaml", "policy:\n  keys: [keys/trusted.pub]\n")
+    commit_all(repo, "the trusted key")
+    repo("checkout", "-q", "-b", "pr")
+    repo.write("keys/mine.pub", keys.attacker_pub.read_bytes())
+    repo.write(".modelseal.yaml", "policy:\n  keys: [keys/mine.pub]\n")
+    commit_all(repo)
+    assert repo.modelseal("verify", reference).returncode == 0  # the head's config
+    at_base = repo.modelseal("verify", reference, "--base", "main")
+    assert at_base.returncode == 1, at_base.stdout + at_base.stderr
+    # the Action's command line for a registry path, with the pull request's base
+    from modelseal.ci import registry_refs
+    from modelseal.ci.inputs import ActionInputs
+
+    argv = registry_refs.verify_argv(ActionInputs(), reference, "main")
+    assert repo.modelseal(*argv).returncode == 1
+    assert repo.modelseal(*registry_refs.verify_argv(ActionInputs(), reference)).returncode == 0
