@@ -322,11 +322,13 @@ _HOOK_COMMANDS = {
                    "exit 1"),
     "post-merge": ("verify",
                    "After a merge or pull, verifies the signatures of the models it changed\n"
-                   "# with the policy in .modelseal.yaml (fails only under policy.strict).",
+                   "# with the policy in .modelseal.yaml (a model that does not verify fails;\n"
+                   "# an unsigned one fails only under policy.strict).",
                    "exit 0"),
     "post-checkout": ('verify --from-ref "$1" --to-ref "$2"',
                       "After a branch switch, verifies the signatures of the models it\n"
-                      "# changed (fails only under policy.strict). A checkout of files (git\n"
+                      "# changed (a model that does not verify fails; an unsigned one fails\n"
+                      "# only under policy.strict). A checkout of files (git\n"
                       "# passes 0 as $3: `git checkout --theirs FILE` during a merge) is left\n"
                       "# alone.",
                       "exit 0"),
