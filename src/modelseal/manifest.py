@@ -16,6 +16,7 @@ from typing import Any
 
 from modelseal.errors import ManifestFormatError
 from modelseal.hashing import HashSpec, root_digest
+from modelseal.untrusted import loads_json
 from modelseal.walk import SINGLE_FILE_NAME, name_sort_key
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -143,8 +144,8 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "manifest") -> Manifest:
         try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = loads_json(text)
+        except ValueError as exc:
             raise ManifestFormatError(f"{source} is not valid JSON: {exc}") from None
         return cls.from_statement(data, source=source)
 
@@ -236,9 +237,10 @@ class _StatementReader:
         raw = self._object(value, "predicate.serialization")
         method = raw.get("method")
         hash_type = raw.get("hash_type")
-        if method not in ("files", "shards"):
+        # isinstance first: a list or an object here is unhashable, and `in` would raise
+        if not isinstance(method, str) or method not in ("files", "shards"):
             raise self.fail(f"unknown serialization method {method!r}")
-        if hash_type not in DIGEST_SIZES:
+        if not isinstance(hash_type, str) or hash_type not in DIGEST_SIZES:
             raise self.fail(f"unknown hash_type {hash_type!r} (expected sha256, blake2b, blake3)")
         allow = raw.get("allow_symlinks", False)
         if not isinstance(allow, bool):

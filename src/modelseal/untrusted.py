@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import errno
 import itertools
+import json
 import operator
 import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+MAX_JSON_DEPTH = 64  # far deeper than any document we read; far below the parser's limit
 
 # A string runs to its closing quote or to the end of the input, so every match
 # succeeds and nothing is rescanned: linear even on hostile input.
@@ -29,15 +32,18 @@ class UnsafeFile(ValueError):
     """The path is not a regular file we may read, or it is larger than allowed."""
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
+def read_regular_file(path: Path, limit: int, *, follow_symlinks: bool = False) -> bytes:
     """The bytes of the regular file at ``path``, refusing links, FIFOs and size > limit.
 
+    ``follow_symlinks`` is for paths a trusted party chose (a flag, the CI runner):
+    the link is followed, but what it leads to must still be a regular file.
     FileNotFoundError passes through; other OS errors are OSError as usual.
     """
+    flags = READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else READ_FLAGS
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+        if exc.errno == errno.ELOOP and not follow_symlinks:  # O_NOFOLLOW met a symlink
             raise UnsafeFile(f"{path} is a symlink; refusing to follow it") from None
         raise
     with os.fdopen(fd, "rb") as stream:
@@ -61,3 +67,18 @@ def json_nesting_exceeds(data: bytes, limit: int) -> bool:
     # each opening bracket is 2, each closing one 0: minus one gives the depth change
     depths = itertools.accumulate(map(operator.sub, brackets, itertools.repeat(1)))
     return max(depths, default=0) > limit
+
+
+def loads_json(data: bytes | str, depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for input we do not trust: every failure is a ValueError.
+
+    The nesting is measured first, in linear time: the parser recurses, so a deep
+    document would otherwise end in a RecursionError instead of a clean message.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if json_nesting_exceeds(raw, depth):
+        raise ValueError(f"JSON nests deeper than {depth} levels")
+    try:
+        return json.loads(data)
+    except RecursionError:  # pragma: no cover - the depth check above comes first
+        raise ValueError(f"JSON nests deeper than {depth} levels") from None

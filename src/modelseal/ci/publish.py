@@ -9,7 +9,6 @@ go to the upload URL from the release event with the REST API.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import subprocess
 import urllib.error
@@ -24,6 +23,7 @@ from urllib.parse import quote, urlsplit
 from modelseal import __version__
 from modelseal.ci.runner import Context
 from modelseal.errors import CheckFailed, UsageError
+from modelseal.untrusted import loads_json
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -163,7 +163,7 @@ class ReleaseClient:
 
 def _json(raw: bytes) -> Any:
     try:
-        return json.loads(raw) if raw.strip() else None
+        return loads_json(raw) if raw.strip() else None
     except ValueError:
         return {"message": raw[:300].decode("utf-8", "replace")}
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from modelseal import __version__
 from modelseal.errors import EXIT_FAILED, ModelsealError
+from modelseal.untrusted import loads_json
 
 DEFAULT_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -114,7 +115,7 @@ class ApiClient:
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            return loads_json(raw)
         except ValueError:
             if strict:
                 raise ForgeError(f"response from {self.base_url} is not JSON") from None

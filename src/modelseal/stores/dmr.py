@@ -77,8 +77,9 @@ def _find(index: Any, reference: str, label: str) -> dict[str, Any]:
     for entry in models:
         if not isinstance(entry, dict):
             continue
-        tags = entry.get("tags") or []
-        names = {normalize_reference(t) for t in tags if isinstance(t, str)}
+        tags = entry.get("tags")
+        names = {normalize_reference(t) for t in (tags if isinstance(tags, list) else [])
+                 if isinstance(t, str)}
         if entry.get("id") == reference or wanted in names:
             return entry
     raise StoreNotFound(f"{label}: no model tagged {wanted} in the Docker Model Runner store "
