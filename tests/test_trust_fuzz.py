@@ -297,6 +297,66 @@ def test_trust_fuzz_signed_statement_through_verify(signed_model: Path, statemen
     assert isinstance(result, VerificationResult)  # verify reports; it does not raise
 
 
+@pytest.fixture(scope="module")
+def fixture_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Writable copies of the v1.1.0 fixture models (key, certificate, sigstore)."""
+    import shutil
+
+    copies = {}
+    for name in ("v1.1.0-elliptic-key", "v1.1.0-certificate", "v1.1.0-sigstore"):
+        model = tmp_path_factory.mktemp("fuzz") / name
+        shutil.copytree(OMS / name, model)
+        for path in (model, *model.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        copies[name] = model
+    return copies
+
+
+def _full_policy() -> Any:
+    from modelseal.config import SignerRule
+    from modelseal.policy import Policy
+
+    certificates = OMS / "keys" / "certificate"
+    return Policy(signers=(SignerRule(identity="stefanb@us.ibm.com",
+                                      issuer="https://sigstore.verify.ibm.com/oauth2"),),
+                  keys=(certificates / "signing-key-pub.pem",),
+                  certificate_roots=(certificates / "ca-cert.pem",))
+
+
+V110 = [json.loads((OMS / name / "model.sig").read_bytes()) for name in (
+    "v1.1.0-elliptic-key", "v1.1.0-certificate", "v1.1.0-sigstore")] if OMS.is_dir() else [{}]
+
+
+@FUZZ
+@given(which=st.integers(0, 2), data=st.data())
+def test_trust_fuzz_bundle_through_verify(fixture_models: dict[str, Path], which: int,
+                                          data: st.DataObject) -> None:
+    """A mutated bundle of each method, verified for real (offline Sigstore root)."""
+    from modelseal.config import HashOptions
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerificationResult, VerifyOptions, verify_target
+
+    bundle = data.draw(mutated_json([V110[which]]))
+    model = list(fixture_models.values())[which]
+    (model / "model.sig").write_bytes(bundle)
+    options = VerifyOptions(_full_policy(), offline=True)
+    result = outcome(verify_target, ModelTarget(model, HashOptions()), options)
+    assert isinstance(result, VerificationResult)
+
+
+def test_trust_fuzz_verify_harness_verifies_the_fixtures(fixture_models: dict[str, Path]) -> None:
+    """The harness above is honest: each unchanged fixture verifies under its policy."""
+    from modelseal.config import HashOptions
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerifyOptions, verify_target
+
+    for index, model in enumerate(fixture_models.values()):
+        (model / "model.sig").write_text(json.dumps(V110[index]))
+        result = verify_target(ModelTarget(model, HashOptions()),
+                               VerifyOptions(_full_policy(), offline=True))
+        assert result.ok, (model.name, result.message)
+
+
 def test_trust_fuzz_signing_harness_verifies_the_unchanged_statement(signed_model: Path) -> None:
     """The harness above is honest: its unchanged statement, signed again, verifies."""
     from modelseal.config import HashOptions
@@ -685,6 +745,40 @@ def test_trust_fuzz_regression_unhashable_hash_type() -> None:
     assert "hash_type" in str(_clean(Manifest.from_statement, statement))
     statement["predicate"]["serialization"]["hash_type"] = {"a": 1}
     assert "hash_type" in str(_clean(Manifest.from_statement, statement))
+
+
+def test_trust_fuzz_regression_lone_surrogate_name(signed_model: Path) -> None:
+    """A signed statement naming "\\ud800" (no file can have that name) fails verification
+    cleanly; it used to reach os.lstat and raise UnicodeEncodeError."""
+    from modelseal.config import HashOptions
+    from modelseal.manifest import Manifest
+    from modelseal.policy import Policy
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerifyOptions, verify_target
+
+    statement = copy.deepcopy(STATEMENTS[0])
+    statement["predicate"]["resources"][1]["name"] = "\ud800"
+    assert "not valid Unicode" in str(_clean(Manifest.from_statement, statement))
+    (signed_model / "model.sig").write_bytes(_sign(json.dumps(statement).encode()))
+    policy = Policy(keys=(OMS / "keys" / "certificate" / "signing-key-pub.pem",))
+    for only_signed in (False, True):
+        result = outcome(verify_target, ModelTarget(signed_model, HashOptions()),
+                         VerifyOptions(policy, ignore_unsigned_files=only_signed))
+        assert not result.ok and "not valid Unicode" in result.message
+
+
+def test_trust_fuzz_regression_file_name_not_utf8(tmp_path: Path) -> None:
+    """A model file whose name is not UTF-8: one error line, exit 2, no traceback."""
+    from tests.conftest import run_modelseal
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w")
+    with open(os.fsencode(model) + b"/bad\xff.bin", "wb") as stream:
+        stream.write(b"x")
+    done = run_modelseal(["manifest", str(model)])
+    assert done.returncode == 2, done.stderr
+    assert "not valid UTF-8" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("reader", ["forge.env.read_event", "ci.runner.load_event"])

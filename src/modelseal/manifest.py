@@ -324,6 +324,11 @@ def check_resource_name(name: str, fail: Any) -> None:
         return
     if not name or "\x00" in name or "\\" in name:
         raise fail(f"resource name {name!r} is empty or holds a NUL or backslash")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no file has that name
+            raise fail(f"resource name {name!r} is not valid Unicode") from None
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise fail(f"resource name {name!r} is an absolute path")
     parts = name.split("/")
