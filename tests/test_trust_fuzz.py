@@ -595,6 +595,22 @@ def test_trust_fuzz_hf_cache_ref(ref: bytes) -> None:
             outcome(_read_store_model, model)
 
 
+# --- Git LFS pointers (any small file in the tree may claim to be one) ---------------------
+
+POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
+           b"oid sha256:" + b"a" * 64 + b"\nsize 12345\n")
+
+
+@FUZZ
+@given(st.lists(_damaged(POINTER), min_size=1, max_size=3).map(b"".join)
+       | st.binary(max_size=1100))
+def test_trust_fuzz_lfs_pointer(data: bytes) -> None:
+    from modelseal.lfs import LfsPointer, parse_pointer
+
+    pointer = outcome(parse_pointer, data)
+    assert pointer is None or (isinstance(pointer, LfsPointer) and len(pointer.digest) == 32)
+
+
 # --- .modelseal.yaml (a pull request's head carries one) --------------------------------------
 
 CONFIG = """\
@@ -779,6 +795,55 @@ def test_trust_fuzz_regression_file_name_not_utf8(tmp_path: Path) -> None:
     done = run_modelseal(["manifest", str(model)])
     assert done.returncode == 2, done.stderr
     assert "not valid UTF-8" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_trust_fuzz_regression_payload_type_lone_surrogate(
+        fixture_models: dict[str, Path]) -> None:
+    """payloadType "\\ud800" went into the PAE encoding and raised UnicodeEncodeError."""
+    from modelseal.bundle import parse_bundle
+    from modelseal.config import HashOptions
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerifyOptions, verify_target
+
+    document = copy.deepcopy(V110[0])
+    document["dsseEnvelope"]["payloadType"] = "\ud800"
+    data = json.dumps(document).encode()
+    assert "payloadType" in str(_clean(parse_bundle, data))
+    model = fixture_models["v1.1.0-elliptic-key"]
+    (model / "model.sig").write_bytes(data)
+    result = outcome(verify_target, ModelTarget(model, HashOptions()),
+                     VerifyOptions(_full_policy(), offline=True))
+    assert not result.ok and "payloadType" in result.message
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text", "junit"])
+def test_trust_fuzz_regression_report_huge_size(tmp_path: Path, fmt: str) -> None:
+    """A relayed report with a 400-digit size is refused when read; rendering it raised
+    OverflowError (int too large to convert to float)."""
+    from modelseal.cli_report import load_report_file
+    from tests import report_samples
+
+    document = report_samples.mixed().to_json()
+    document["models"][0]["size"] = 10 ** 400
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document))
+    assert ".size must be an integer from 0" in str(_clean(load_report_file, path, None))
+    document["models"][0]["size"] = -1
+    path.write_text(json.dumps(document))
+    _clean(load_report_file, path, None)
+    document["models"][0]["size"] = 2 ** 63 - 1  # the largest size still reads and renders
+    path.write_text(json.dumps(document))
+    from modelseal.report.render import render
+
+    report = load_report_file(path, None)
+    assert report is not None and render(report, fmt)
+
+
+def test_trust_fuzz_regression_dmr_entry_without_id(tmp_path: Path) -> None:
+    from modelseal.stores import dmr
+
+    (tmp_path / "models.json").write_text(json.dumps({"models": [{"tags": ["ai/x:latest"]}]}))
+    assert "id" in str(_clean(dmr.open_model, "ai/x", tmp_path))
 
 
 @pytest.mark.parametrize("reader", ["forge.env.read_event", "ci.runner.load_event"])

@@ -58,7 +58,7 @@ def open_model(reference: str, root: Path | None = None) -> StoreModel:
                             f"{ENV} or pull the model with `docker model pull`")
     index = read_json(root / "models.json", f"{root}/models.json", limit=MAX_STORE_INDEX_BYTES)
     entry = _find(index, reference, label)
-    digest = entry["id"]
+    digest = entry.get("id")
     algorithm, hexdigest = parse_digest(digest, f"{label}: id")
     manifests = BlobStore(root / "manifests", label)
     manifest = manifests.read_json({"digest": digest}, f"{label}: manifest {digest}")
