@@ -712,6 +712,54 @@ def test_trust_fuzz_event_payload(data: bytes) -> None:
             outcome(lambda: context.workflow_run_head_sha)
 
 
+GITHUB_THREAD = [
+    {"id": 11, "body": "<!-- modelseal-report -->\nold report", "html_url": "https://x/11",
+     "user": {"login": "github-actions[bot]", "type": "Bot"}},
+    {"id": 12, "body": "<!-- modelseal-report -->\nforged", "user": {"login": "someone"}}]
+GITLAB_THREAD = [
+    {"id": 21, "body": "added 1 commit", "system": True, "author": {"username": "x"}},
+    {"id": 22, "body": "<!-- modelseal-report -->\nold", "system": False,
+     "author": {"username": "modelseal-bot"}}]
+
+
+@pytest.fixture(scope="module")
+def forges() -> Iterator[dict[str, Any]]:
+    """The loopback GitHub and GitLab API servers, one each for the module."""
+    from tests.forge_servers import ForgeState, GitHubHandler, GitLabHandler, serve
+
+    with serve(GitHubHandler, ForgeState(tokens={"t": "write"})) as hub, \
+            serve(GitLabHandler, ForgeState(tokens={"t": "write"})) as lab:
+        yield {"github": hub, "gitlab": lab}
+
+
+@FUZZ
+@given(thread=mutated_json([GITHUB_THREAD, GITLAB_THREAD]), gitlab=st.booleans())
+def test_trust_fuzz_sticky_comment_threads(forges: dict[str, Any], thread: bytes,
+                                           gitlab: bool) -> None:
+    """Whatever the forge lists as comments, `upsert` posts or fails cleanly."""
+    from modelseal.forge import github
+    from modelseal.forge import gitlab as gitlab_api
+    from modelseal.forge.sticky import Posted, upsert
+    from modelseal.untrusted import loads_json
+
+    try:
+        items = loads_json(thread)
+    except ValueError:
+        return  # the loopback server stores JSON values; bytes are fuzzed elsewhere
+    served = forges["gitlab" if gitlab else "github"]
+    served.threads.clear()
+    served.threads["acme/models!7" if gitlab else "acme/models#7"] = \
+        items if isinstance(items, list) else [items]
+    if gitlab:
+        notes: Any = gitlab_api.MergeRequestNotes(
+            gitlab_api.client(f"{served.base_url}/api/v4", "t", timeout=5), "acme/models", 7)
+    else:
+        notes = github.PullRequestComments(github.client(served.base_url, "t", timeout=5),
+                                           "acme/models", 7)
+    posted = outcome(upsert, notes, "<!-- modelseal-report -->\nnew", None)
+    assert isinstance(posted, (Posted, ModelsealError))
+
+
 API_ANSWERS = [[{"id": 1, "body": "<!-- modelseal-report -->\nok", "user": {"login": "bot"}}],
                {"message": "Not Found", "errors": [{"code": "missing"}]}, {"login": "bot"}]
 
