@@ -971,6 +971,16 @@ def test_trust_fuzz_regression_truncated_tar_layers(tmp_path: Path, kind: int) -
     _clean(_read_store_model, open_layout(Reference(layout, "v1")))
 
 
+@pytest.mark.parametrize("blob", [b"\x1f\x8b\x08", b"\x1f\x8b\x08\x04",
+                                  b"\x1f\x8b\x08\x04" + b"\x00" * 7])
+def test_trust_fuzz_regression_gzip_header_cut(tmp_path: Path, blob: bytes) -> None:
+    """A tar+gzip layer cut inside the gzip header: tarfile raised TypeError (ord(''))."""
+    from modelseal.stores.tarstream import GZIP, TarLayer, iter_members
+
+    (tmp_path / "layer").write_bytes(blob)
+    _clean(lambda: list(iter_members(TarLayer(tmp_path / "layer", GZIP, "layer 1"))))
+
+
 def test_trust_fuzz_regression_zstd_garbage_layer(tmp_path: Path) -> None:
     from modelseal.stores.oci import Reference, open_layout
 

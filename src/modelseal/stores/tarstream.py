@@ -62,9 +62,12 @@ class CheckedStream:
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
-    """What a damaged archive raises: tarfile, zlib, and the zstd module in use."""
+    """What a damaged archive raises: tarfile, zlib, and the zstd module in use.
+
+    TypeError too: tarfile's gzip header reader calls ord() on what may be no byte.
+    """
     errors: list[type[BaseException]] = [tarfile.TarError, zlib.error, EOFError, OSError,
-                                         ValueError]
+                                         ValueError, TypeError]
     zstd_error = getattr(_zstd_module(), "ZstdError", None)
     if isinstance(zstd_error, type) and issubclass(zstd_error, BaseException):
         errors.append(zstd_error)
