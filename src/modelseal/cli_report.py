@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
-from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
+from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
     from modelseal.forge.env import GitHubContext
@@ -258,8 +258,8 @@ def load_report_file(path: Path, report_id: str | None, *,
         return None
     try:
         data = loads_json(text)
-    except ValueError as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    except UnsafeJson as exc:
+        raise UsageError(f"{path}: {exc}") from None
     report = report_from_json(data, source=str(path))
     return replace(report, report_id=report_id) if report_id else report
 
@@ -402,8 +402,8 @@ def _post_relayed(args: argparse.Namespace) -> int:
 def _relay_meta(folder: Path) -> dict[str, Any]:
     try:
         data = loads_json(_read_text(folder / RELAY_META, follow_symlinks=False))
-    except ValueError:
-        raise UsageError(f"{folder}/{RELAY_META} is not valid JSON") from None
+    except UnsafeJson as exc:
+        raise UsageError(f"{folder}/{RELAY_META}: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{folder}/{RELAY_META} must be a JSON object")
     return data

@@ -16,7 +16,7 @@ from typing import Any
 
 from modelseal.errors import ManifestFormatError
 from modelseal.hashing import HashSpec, root_digest
-from modelseal.untrusted import loads_json
+from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.walk import SINGLE_FILE_NAME, name_sort_key
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -145,8 +145,8 @@ class Manifest:
     def from_json(cls, text: str | bytes, *, source: str = "manifest") -> Manifest:
         try:
             data = loads_json(text)
-        except ValueError as exc:
-            raise ManifestFormatError(f"{source} is not valid JSON: {exc}") from None
+        except UnsafeJson as exc:
+            raise ManifestFormatError(f"{source}: {exc}") from None
         return cls.from_statement(data, source=source)
 
     @classmethod

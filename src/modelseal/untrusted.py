@@ -18,14 +18,18 @@ import stat
 from pathlib import Path
 from typing import Any
 
+MAX_JSON_DEPTH = 64  # ours nest at most 6 deep; the margin is for other tools' fields
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-MAX_JSON_DEPTH = 64  # far deeper than any document we read; far below the parser's limit
 
 # A string runs to its closing quote or to the end of the input, so every match
 # succeeds and nothing is rescanned: linear even on hostile input.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+class UnsafeJson(ValueError):
+    """Text that is not JSON, or JSON nested deeper than allowed; the message says which."""
 
 
 class UnsafeFile(ValueError):
@@ -69,16 +73,15 @@ def json_nesting_exceeds(data: bytes, limit: int) -> bool:
     return max(depths, default=0) > limit
 
 
-def loads_json(data: bytes | str, depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` for input we do not trust: every failure is a ValueError.
+def loads_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for untrusted text: depth measured first (the parser recurses).
 
-    The nesting is measured first, in linear time: the parser recurses, so a deep
-    document would otherwise end in a RecursionError instead of a clean message.
+    Raises UnsafeJson with a one-line reason, never RecursionError.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if json_nesting_exceeds(raw, depth):
-        raise ValueError(f"JSON nests deeper than {depth} levels")
+    if json_nesting_exceeds(raw, max_depth):
+        raise UnsafeJson(f"JSON nests deeper than {max_depth} levels")
     try:
-        return json.loads(data)
-    except RecursionError:  # pragma: no cover - the depth check above comes first
-        raise ValueError(f"JSON nests deeper than {depth} levels") from None
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise UnsafeJson(f"not valid JSON: {' '.join(str(exc).split())}") from None

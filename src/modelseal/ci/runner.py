@@ -210,8 +210,8 @@ def load_event(path: str) -> Mapping[str, Any]:
         raise UsageError(f"event payload: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise UsageError(f"event payload {path} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # UnsafeJson: says whether it is bad JSON or too deep
+        raise UsageError(f"event payload {path}: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"event payload {path} is not a JSON object")
     return data
