@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""modelseal performance budgets (DESIGN.md), measured as ratios within one run.
+"""modelseal performance budgets (README.md, "Performance"), measured as ratios within one run.
 
     python benchmarks/run.py [--quick] [--workdir DIR] [--only NAME[,NAME]] [--json FILE]
 

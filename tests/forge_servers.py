@@ -4,8 +4,13 @@ They speak the REST shapes `modelseal comment` uses, with the real behaviours th
 matter: GitHub lists issue comments with ``per_page``/``page`` and ``Link`` headers,
 creates with POST and updates with ``PATCH /issues/comments/{id}``, answers 403 to a
 read-only token (a fork's pull request) and 422 to a body over 65,536 characters;
-GitLab lists merge request notes with ``X-Next-Page`` and ``Link`` headers, takes
-``PRIVATE-TOKEN``, creates with POST and updates with PUT. Every request is recorded.
+``GET /user`` names a user token's login and refuses an installation token (``ghs_``,
+as the Actions GITHUB_TOKEN is) with 403, whose comments are by
+``github-actions[bot]``. GitLab lists merge request notes with ``X-Next-Page`` and
+``Link`` headers, takes ``PRIVATE-TOKEN``, names the token's user at ``GET /user``,
+creates with POST and updates with PUT, which only the note's author may do. A
+maintainer's GitHub token may edit anyone's comment, as on GitHub. Every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ class ForgeState:
     """Comments per thread, tokens and what was asked; shared with the handler."""
 
     tokens: dict[str, str] = field(default_factory=dict)  # token -> "write" | "read"
-    users: dict[str, str] = field(default_factory=dict)  # token -> login
+    users: dict[str, str] = field(default_factory=dict)  # token -> login (username)
     threads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pulls: dict[str, str] = field(default_factory=dict)  # "owner/repo#n" -> head sha
     requests: list[Recorded] = field(default_factory=list)
@@ -46,6 +51,11 @@ class ForgeState:
     next_id: int = 1000
     base_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def github_login(self, token: str) -> str:
+        """Who comments with ``token``: an installation token is the Actions bot."""
+        default = "github-actions[bot]" if token.startswith("ghs_") else "octocat"
+        return self.users.get(token, default)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -144,6 +154,14 @@ class GitHubHandler(_Handler):
                 return self.write(request, token, key, None)
         if (match := _GH_ONE.fullmatch(request.path)) and request.method == "PATCH":
             return self.write(request, token, None, int(match[3]))
+        if request.path == "/user" and request.method == "GET":
+            if token.startswith("ghs_"):  # an installation token has no user
+                return self._reply(403, {
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest/users/users"
+                                         "#get-the-authenticated-user", "status": "403"})
+            return self._reply(200, {"login": self.state.github_login(token), "id": 583231,
+                                     "type": "User"})
         if (match := _GH_PULL.fullmatch(request.path)) and request.method == "GET":
             key = f"{match[1]}/{match[2]}#{match[3]}"
             if key not in self.state.pulls:
@@ -177,9 +195,10 @@ class GitHubHandler(_Handler):
         with self.state.lock:
             if comment_id is None:
                 assert key is not None
+                login = self.state.github_login(token)
                 comment = {"id": self.state.new_id(), "body": body,
-                           "user": {"login": self.state.users.get(token, "github-actions[bot]"),
-                                    "type": "Bot"}}
+                           "user": {"login": login,
+                                    "type": "Bot" if login.endswith("[bot]") else "User"}}
                 comment["html_url"] = f"https://github.test/{key}#issuecomment-{comment['id']}"
                 self.state.threads.setdefault(key, []).append(comment)
                 return self._reply(201, comment)
@@ -202,6 +221,9 @@ class GitLabHandler(_Handler):
         token = request.headers.get("private-token", "")
         if token not in self.state.tokens:
             return self._reply(401, {"message": "401 Unauthorized"})
+        if request.path == "/api/v4/user" and request.method == "GET":
+            return self._reply(200, {"id": 4242, "username": self.gitlab_user(token),
+                                     "bot": self.gitlab_user(token).endswith("_bot")})
         if match := _GL_LIST.fullmatch(request.path):
             key = f"{unquote(match[1])}!{match[2]}"
             if request.method == "GET":
@@ -211,6 +233,9 @@ class GitLabHandler(_Handler):
         if (match := _GL_ONE.fullmatch(request.path)) and request.method == "PUT":
             return self.write(request, token, f"{unquote(match[1])}!{match[2]}", int(match[3]))
         self._reply(404, {"message": "404 Not found"})
+
+    def gitlab_user(self, token: str) -> str:
+        return self.state.users.get(token, "modelseal-bot")
 
     def list_notes(self, request: Recorded, key: str) -> None:
         items = list(self.state.threads.get(key, []))
@@ -236,11 +261,13 @@ class GitLabHandler(_Handler):
             notes = self.state.threads.setdefault(key, [])
             if note_id is None:
                 note = {"id": self.state.new_id(), "body": body, "system": False,
-                        "author": {"username": self.state.users.get(token, "modelseal-bot")}}
+                        "author": {"username": self.gitlab_user(token)}}
                 notes.append(note)
                 return self._reply(201, note)
             for note in notes:
                 if note["id"] == note_id:
+                    if note["author"]["username"] != self.gitlab_user(token):
+                        return self._reply(403, {"message": "403 Forbidden"})
                     note["body"] = body
                     return self._reply(200, note)
         self._reply(404, {"message": "404 Note Not Found"})

@@ -127,7 +127,8 @@ def test_finds_its_comment_beyond_the_first_pages(github: ForgeState, tmp_path: 
     github_comment(github, THREAD, "after")
     code, _, _ = run(["comment", "--github", "--report", str(write_report(tmp_path))], capsys)
     assert code == 0
-    pages = [r.query.get("page", ["1"])[0] for r in github.requests if r.method == "GET"]
+    pages = [r.query.get("page", ["1"])[0] for r in github.requests
+             if r.method == "GET" and r.path.endswith("/comments")]
     assert pages == ["1", "2", "3"]
     assert [(r.method, r.path) for r in github.writes()] == [
         ("PATCH", f"/repos/acme/models/issues/comments/{ours}")]
@@ -320,10 +321,10 @@ def test_gitlab_create_then_update_across_pages(gitlab: ForgeState, tmp_path: Pa
     assert code == 0 and "updated the report note" in err
     notes = reports(gitlab, GL_THREAD)
     assert len(notes) == 1 and "4 models" in notes[0]["body"]
-    gets = [r for r in gitlab.requests if r.method == "GET"]
+    gets = [r for r in gitlab.requests if r.method == "GET" and r.path.endswith("/notes")]
     assert [r.query.get("page", ["1"])[0] for r in gets] == ["1", "2", "1", "2"]
     assert all(r.path.startswith("/api/v4/projects/acme%2Fml/merge_requests/12/notes")
-               for r in gitlab.requests)
+               for r in gitlab.requests if r.path != "/api/v4/user")
     assert all(r.headers["private-token"] == GL_TOKEN for r in gitlab.requests)
     assert [r.method for r in gitlab.writes()] == ["POST", "PUT"]
 

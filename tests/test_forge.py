@@ -48,13 +48,16 @@ def test_report_key_reads_only_the_first_lines() -> None:
         True, "a")
     assert report_key("hi\n<!-- modelseal-report -->") == (False, None)
     assert report_key("<!-- modelseal-report -->x") == (False, None)
-    comments = [Comment(1, "<!-- modelseal-report -->\n<!-- modelseal-report:a -->\n"),
-                Comment(2, "<!-- modelseal-report -->\n", author="bot"),
-                Comment(3, "<!-- modelseal-report -->\n", author="other")]
-    assert find_own(comments, "a") == comments[0]
-    assert find_own(comments, None) == comments[1]
-    assert find_own(comments, None, author="other") == comments[2]
-    assert find_own(comments, "b") is None
+    comments = [Comment(1, "<!-- modelseal-report -->\n<!-- modelseal-report:a -->\n",
+                        author="bot"),
+                Comment(2, "<!-- modelseal-report -->\n", author="Bot"),
+                Comment(3, "<!-- modelseal-report -->\n", author="other"),
+                Comment(4, "<!-- modelseal-report -->\n")]
+    assert find_own(comments, "a", "bot") == comments[0]
+    assert find_own(comments, None, "bot") == comments[1]  # logins ignore case
+    assert find_own(comments, None, "other") == comments[2]
+    assert find_own(comments, "b", "bot") is None
+    assert find_own(comments, "a", "other") is None  # our marker, someone else's comment
 
 
 class _Server(BaseHTTPRequestHandler):

@@ -49,7 +49,8 @@ def test_hook_definitions_are_deliberate() -> None:
         assert hook["minimum_pre_commit_version"] == "3.2.0"
         assert "commit-msg" not in hook["stages"] and "prepare-commit-msg" not in hook["stages"]
     assert HOOKS["modelseal-manifest"]["stages"] == ["pre-commit", "pre-merge-commit", "manual"]
-    assert HOOKS["modelseal-verify"]["stages"] == ["post-merge", "post-checkout", "manual"]
+    assert HOOKS["modelseal-verify"]["stages"] == ["post-merge", "manual"]  # no post-checkout
+    assert all(hook["verbose"] is True for hook in HOOKS.values())  # no silent pass
     assert HOOKS["modelseal-verify"]["pass_filenames"] is False
     assert HOOKS["modelseal-manifest"]["pass_filenames"] is True
 

@@ -14,10 +14,10 @@ from modelseal.init import (
     config_text,
     find_models,
     hook_script,
-    is_weight_file,
     merge_precommit,
     precommit_config,
 )
+from modelseal.weights import is_weight_file
 from tests.conftest import run_modelseal
 from tests.git_helpers import (
     Git,
@@ -65,13 +65,13 @@ def test_a_model_at_the_root_is_the_root(tmp_path: Path) -> None:
 
 
 def test_init_writes_a_valid_config_and_is_idempotent(tmp_path: Path) -> None:
-    _touch(tmp_path, "models/a/model.safetensors", "models/b c/w.gguf")
+    _touch(tmp_path, "models/a/model.safetensors", "models/b c/w.gguf", "models/docs/x.md")
     first = run_modelseal(["init"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert ".modelseal.yaml: wrote it, tracking 2 model(s):" in first.stdout
+    assert ".modelseal.yaml: wrote it, tracking 2 models:" in first.stdout
     assert "- id: modelseal-manifest" in first.stdout  # the hook config is printed
     config = load_config(tmp_path / ".modelseal.yaml")
-    assert [e.path.name for e in config.models] == ["a", "b c"]
+    assert [e.path.name for e in config.models] == ["a", "b c"]  # models/docs is no model
     before = (tmp_path / ".modelseal.yaml").read_bytes()
     _touch(tmp_path, "models/late/x.onnx")
     second = run_modelseal(["init"], cwd=tmp_path)
@@ -80,6 +80,21 @@ def test_init_writes_a_valid_config_and_is_idempotent(tmp_path: Path) -> None:
     assert "models/late holds model files but is not listed" in second.stdout
     assert (tmp_path / ".modelseal.yaml").read_bytes() == before
     assert not (tmp_path / ".pre-commit-config.yaml").exists()
+
+
+def test_init_writes_a_glob_where_every_sibling_is_a_model(tmp_path: Path) -> None:
+    """A model added later under models/ is tracked without editing the config."""
+    _touch(tmp_path, "models/a/model.safetensors", "models/b/w.gguf", "single/m.onnx")
+    first = run_modelseal(["init"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "(as models/*/:" in first.stdout
+    assert yaml.safe_load((tmp_path / ".modelseal.yaml").read_text())["models"] == \
+        ["models/*/", "single"]
+    _touch(tmp_path, "models/late/x.onnx", "models/README.md")
+    config = load_config(tmp_path / ".modelseal.yaml")
+    assert [e.path.resolve().name for e in config.models] == ["a", "b", "late", "single"]
+    second = run_modelseal(["init"], cwd=tmp_path)
+    assert "not listed" not in second.stdout
 
 
 def test_init_without_models_writes_nothing(tmp_path: Path) -> None:
@@ -91,17 +106,35 @@ def test_init_without_models_writes_nothing(tmp_path: Path) -> None:
 
 def test_write_precommit_creates_then_leaves_the_config(tmp_path: Path) -> None:
     _touch(tmp_path, "m/model.safetensors")
-    result = run_modelseal(["init", "--write-precommit", "--rev", "v9"], cwd=tmp_path)
+    result = run_modelseal(["init", "--write-precommit"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = (tmp_path / ".pre-commit-config.yaml").read_text()
     data = yaml.safe_load(text)
-    assert data["default_install_hook_types"] == ["pre-commit", "post-merge", "post-checkout"]
+    assert data["default_install_hook_types"] == ["pre-commit", "post-merge", "pre-push"]
     [repo] = data["repos"]
-    assert repo["rev"] == "v9"
-    assert [h["id"] for h in repo["hooks"]] == ["modelseal-manifest", "modelseal-verify"]
-    again = run_modelseal(["init", "--write-precommit", "--rev", "v9"], cwd=tmp_path)
+    assert repo["repo"] == "local" and "rev" not in repo  # runs the installed modelseal
+    assert [h["id"] for h in repo["hooks"]] == ["modelseal-manifest", "modelseal-check",
+                                                "modelseal-verify"]
+    assert {h["language"] for h in repo["hooks"]} == {"system"}
+    again = run_modelseal(["init", "--write-precommit"], cwd=tmp_path)
     assert "already has the modelseal hooks, left as it is" in again.stdout
     assert (tmp_path / ".pre-commit-config.yaml").read_text() == text
+
+
+def test_remote_form_pins_the_installed_version(tmp_path: Path) -> None:
+    from modelseal import __version__
+
+    _touch(tmp_path, "m/model.safetensors")
+    result = run_modelseal(["init", "--write-precommit", "--remote"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [repo] = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"]
+    assert repo["repo"] == "https://github.com/modelseal/modelseal"
+    assert repo["rev"] == f"v{__version__}"
+    custom = run_modelseal(["init", "--remote", "--hooks-repo", "https://git.example/h",
+                            "--rev", "v9"], cwd=tmp_path)
+    assert "- repo: https://git.example/h" in custom.stdout and "rev: v9" in custom.stdout
+    wrong = run_modelseal(["init", "--rev", "v9"], cwd=tmp_path)
+    assert wrong.returncode == 2 and "add --remote" in wrong.stderr
 
 
 EXISTING = """\
@@ -119,7 +152,7 @@ ci:
 
 
 def test_merge_keeps_comments_layout_and_other_keys() -> None:
-    merged = merge_precommit(EXISTING, rev="v1")
+    merged = merge_precommit(EXISTING, "https://github.com/modelseal/modelseal", rev="v1")
     assert merged.startswith(EXISTING.split("# a comment")[0])
     assert "# keep me" in merged and merged.endswith("ci:\n    autofix_prs: false\n")
     data = yaml.safe_load(merged)
@@ -143,12 +176,15 @@ def test_merge_refuses_inline_repos() -> None:
         merge_precommit("repos: [{repo: local, hooks: []}]\n")
 
 
-def test_whole_config_is_valid_for_pre_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hooks_repo", [None, "https://github.com/modelseal/modelseal"])
+def test_whole_config_is_valid_for_pre_commit(tmp_path: Path, hooks_repo: str | None) -> None:
     from pre_commit.clientlib import load_config as load_precommit
 
     path = tmp_path / ".pre-commit-config.yaml"
-    path.write_text(precommit_config())
+    path.write_text(precommit_config(hooks_repo))
     load_precommit(str(path))  # raises on an invalid config
+    merged = yaml.safe_load(merge_precommit(EXISTING, hooks_repo))
+    assert merged["repos"][-1]["repo"] == (hooks_repo or "local")
 
 
 # -- install-hooks -----------------------------------------------------------------

@@ -24,7 +24,14 @@ from modelseal.config import HashOptions
 from modelseal.engine import refresh_target
 from modelseal.errors import ManifestFormatError
 from modelseal.targets import ModelTarget
-from tests.test_signing_support import make_pki, payload_of, run_cli, write_private_key
+from tests.test_signing_support import (
+    make_pki,
+    payload_of,
+    recertified_fixture_leaf,
+    recertify_bundle,
+    run_cli,
+    write_private_key,
+)
 
 model_signing = pytest.importorskip("model_signing")
 
@@ -69,10 +76,20 @@ def test_every_fixture_is_listed(oms_fixtures: Path) -> None:
     assert folders == set(FIXTURES)
 
 
+def fixture_copy(fixtures: Path, tmp_path: Path, name: str) -> Path:
+    """A copy of a fixture folder; certificate bundles get a CA:FALSE leaf for the same key
+    (the reference's test PKI certifies its signer as a CA, which modelseal refuses)."""
+    folder = tmp_path / name
+    shutil.copytree(fixtures / name, folder)
+    if name.endswith("-certificate"):
+        recertify_bundle(folder / "model.sig", recertified_fixture_leaf(fixtures, tmp_path))
+    return folder
+
+
 @pytest.mark.parametrize("name", sorted(FIXTURES))
-def test_fixture_verifies(oms_fixtures: Path, name: str, capsys: Any) -> None:
-    code, out, err = run_cli(["verify", *fixture_args(oms_fixtures, oms_fixtures / name, name)],
-                             capsys)
+def test_fixture_verifies(oms_fixtures: Path, tmp_path: Path, name: str, capsys: Any) -> None:
+    folder = fixture_copy(oms_fixtures, tmp_path, name)
+    code, out, err = run_cli(["verify", *fixture_args(oms_fixtures, folder, name)], capsys)
     assert code == 0, err
     assert "verified" in out
 
@@ -86,8 +103,7 @@ CHANGES = [(name, change) for name in sorted(FIXTURES)
 @pytest.mark.parametrize(("name", "change"), CHANGES)
 def test_fixture_fails_after_a_change(oms_fixtures: Path, tmp_path: Path, name: str,
                                       change: str, capsys: Any) -> None:
-    folder = tmp_path / name
-    shutil.copytree(oms_fixtures / name, folder)
+    folder = fixture_copy(oms_fixtures, tmp_path, name)
     single_file = FIXTURES[name][0] != "."
     if change == "modified":
         with (folder / "signme-1").open("ab") as stream:
@@ -163,9 +179,10 @@ def test_our_certificate_bundle_verifies_with_reference_cli(oms_fixtures: Path,
                                                             tmp_path: Path, capsys: Any) -> None:
     model = _manifested(tmp_path)
     certs = oms_fixtures / "keys/certificate"
+    leaf = recertified_fixture_leaf(oms_fixtures, tmp_path / "pki")
     code, _, err = run_cli(["sign", str(model), "--method", "certificate",
                             "--key", str(certs / "signing-key.pem"),
-                            "--cert", str(certs / "signing-key-cert.pem"),
+                            "--cert", str(leaf),
                             "--chain", str(certs / "int-ca-cert.pem")], capsys)
     assert code == 0, err
     result = _reference_cli("verify", "certificate", str(model), "--signature",
@@ -241,8 +258,9 @@ def test_reference_bundles_verify_with_ours(oms_fixtures: Path, tmp_path: Path, 
         signing.use_elliptic_key_signer(private_key=certs / "signing-key.pem")
         trust = ["--key", str(oms_fixtures / PUBLIC)]
     else:
+        leaf = recertified_fixture_leaf(oms_fixtures, tmp_path / "pki")
         signing.use_certificate_signer(private_key=certs / "signing-key.pem",
-                                       signing_certificate=certs / "signing-key-cert.pem",
+                                       signing_certificate=leaf,
                                        certificate_chain=[certs / "int-ca-cert.pem"])
         trust = ["--cert-chain", str(oms_fixtures / ROOT)]
     signing.sign(model, model / "model.sig")

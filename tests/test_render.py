@@ -213,7 +213,7 @@ def test_any_file_name_is_one_code_cell() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from modelseal.report.escape import visible
+    from modelseal.errors import printable as visible
 
     alphabet = st.characters(codec="utf-8", exclude_categories=("Cs",))
     specials = st.sampled_from([*"`|<>&*_[]()!#\\@~-:\n\r\t ", "-->", "<!--", "```"])

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -198,3 +198,51 @@ def bundle_json(path: Path) -> dict[str, Any]:
 
 def payload_of(path: Path) -> bytes:
     return base64.b64decode(bundle_json(path)["dsseEnvelope"]["payload"])
+
+
+def recertified_fixture_leaf(fixtures: Path, directory: Path) -> Path:
+    """A proper code-signing leaf (CA:FALSE) for the OMS fixtures' signing key.
+
+    model-signing's test PKI issues its signing certificate with CA:TRUE, which
+    modelseal refuses for a signer. The same key, certified by the same intermediate
+    as an end entity, lets the interop tests keep using the reference's keys and
+    bundles (a DSSE signature covers the payload, not the certificate).
+    """
+    certs = fixtures / "keys" / "certificate"
+    intermediate = x509.load_pem_x509_certificate((certs / "int-ca-cert.pem").read_bytes())
+    int_key = serialization.load_pem_private_key((certs / "int-ca-priv.pem").read_bytes(), None)
+    public = serialization.load_pem_public_key((certs / "signing-key-pub.pem").read_bytes())
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    assert isinstance(int_key, rsa.RSAPrivateKey)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False,
+                          key_encipherment=False, data_encipherment=False, key_agreement=False,
+                          key_cert_sign=False, crl_sign=False, encipher_only=False,
+                          decipher_only=False)
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "signing-key")]))
+            .issuer_name(intermediate.subject).public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]),
+                           critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                intermediate.extensions.get_extension_for_class(
+                    x509.SubjectKeyIdentifier).value), critical=False)
+            .sign(int_key, hashes.SHA256()))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "signing-key-leaf.pem"
+    path.write_bytes(pem(leaf))
+    return path
+
+
+def recertify_bundle(bundle: Path, leaf_pem: Path) -> None:
+    """Swap the leaf of a certificate bundle for ``leaf_pem`` (same key), in place."""
+    data = bundle_json(bundle)
+    leaf = x509.load_pem_x509_certificate(leaf_pem.read_bytes())
+    chain = data["verificationMaterial"]["x509CertificateChain"]["certificates"]
+    chain[0] = {"rawBytes": base64.b64encode(
+        leaf.public_bytes(serialization.Encoding.DER)).decode()}
+    bundle.write_text(json.dumps(data))

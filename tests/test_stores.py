@@ -374,11 +374,14 @@ def test_a_flipped_byte_in_an_hf_blob_fails_naming_the_file(
     assert code == 1 and "model.safetensors" in out
 
 
-def test_hf_local_dir_folder_verifies_with_its_cache_folder_ignored(
+def test_hf_local_dir_folder_skips_its_cache_folder_only_when_asked(
         signed: Path, run: Run, keys: tuple[Path, Path]) -> None:
+    # a plain folder is judged by the signature: its recorded ignores and --ignore only
     metadata = signed / ".cache" / "huggingface" / "download"
     metadata.mkdir(parents=True)
     (metadata.parent / ".gitignore").write_text("*\n")
     (metadata / "config.json.metadata").write_text("0123abcd\nabc\n1700000000.0\n")
-    code, out, err = verify(run, keys, signed)
+    code, out, _ = verify(run, keys, signed)
+    assert code == 1 and "added     .cache/huggingface/download/config.json.metadata" in out
+    code, out, err = verify(run, keys, signed, "--ignore", ".cache/huggingface")
     assert code == 0, err + out

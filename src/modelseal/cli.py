@@ -15,6 +15,7 @@ from modelseal import (
     __version__,
     cli_action,
     cli_git,
+    cli_keys,
     cli_options,
     cli_report,
     cli_signing,
@@ -23,7 +24,7 @@ from modelseal import (
 from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, printable
 
 if TYPE_CHECKING:
-    from modelseal.engine import HashRun
+    from modelseal.engine import HashRun, ManifestStatus, ModelFailure
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (_add_demo, _add_manifest, _add_check, _add_digest):
         register(commands)
     cli_signing.add_commands(commands)
+    cli_keys.add_commands(commands)
     cli_stores.add_commands(commands)
     cli_git.add_commands(commands)
     cli_action.add_commands(commands)
@@ -128,25 +130,47 @@ def _run_manifest(args: argparse.Namespace) -> int:
     from modelseal import console, engine, targets
 
     models, _ = targets.resolve_targets(args.paths, config_path=args.config)
-    run = _hash_run(args)
-    statuses = [engine.refresh_target(model, run) for model in models]
+    results = engine.refresh_all(models, _hash_run(args))
+    statuses, failures = _split(results)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses))
+        console.print_json(console.statuses_json(statuses, failures=failures))
     else:
         console.print_refresh(statuses)
-    return EXIT_OK
+    return _report_failures(failures, EXIT_OK)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from modelseal import console, engine, targets
+    from modelseal import console, engine, targets, weights
 
-    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
-    statuses = engine.check_all(models, _hash_run(args))
+    models, config = targets.resolve_targets(args.paths, config_path=args.config)
+    statuses, failures = _split(engine.check_all(models, _hash_run(args)))
+    # with no PATH the whole repository is checked: weights no model covers are named too
+    untracked = ({} if args.paths or config is None
+                 else weights.untracked_weight_dirs(config.root, [m.path for m in models]))
+    strict = bool(config and config.policy.strict)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses))
+        console.print_json(console.statuses_json(statuses, untracked, strict=strict,
+                                                 failures=failures))
     else:
         console.print_check(statuses)
-    return EXIT_FAILED if any(status.stale for status in statuses) else EXIT_OK
+        console.print_untracked(untracked, strict=strict)
+    failed = any(status.stale for status in statuses) or (strict and bool(untracked))
+    return _report_failures(failures, EXIT_FAILED if failed else EXIT_OK)
+
+
+def _split(results: Sequence[ManifestStatus | ModelFailure]
+           ) -> tuple[list[ManifestStatus], list[ModelFailure]]:
+    from modelseal.engine import ModelFailure
+
+    failures = [result for result in results if isinstance(result, ModelFailure)]
+    return [r for r in results if not isinstance(r, ModelFailure)], failures
+
+
+def _report_failures(failures: Sequence[ModelFailure], code: int) -> int:
+    """One error line per model that could not be handled; the worst exit code wins."""
+    for failure in failures:
+        print(f"modelseal: error: {printable(failure.message)}", file=sys.stderr)
+    return max([code, *(failure.exit_code for failure in failures)])
 
 
 def _run_digest(args: argparse.Namespace) -> int:
@@ -192,5 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"modelseal: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"modelseal: error: {printable(f'{exc.strerror or exc}{where}')}",
+              file=sys.stderr)
         return EXIT_USAGE

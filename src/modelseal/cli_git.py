@@ -10,11 +10,13 @@ from pathlib import Path
 
 _INIT_EXAMPLES = """\
   modelseal init                       find models here, write .modelseal.yaml, print hooks
-  modelseal init --write-precommit     also add the hooks to .pre-commit-config.yaml"""
+  modelseal init --write-precommit     also add the hooks to .pre-commit-config.yaml
+  modelseal init --remote              hooks from the published repository at this version"""
 
 _INSTALL_EXAMPLES = """\
   modelseal install-hooks              plain git hooks: pre-commit and post-merge
-  modelseal install-hooks --hook pre-commit --force"""
+  modelseal install-hooks --hook pre-commit --force
+  modelseal install-hooks --hook post-checkout   verify after branch switches too"""
 
 _HOOK_EXAMPLES = """\
   modelseal hook manifest [FILE...]    regenerate touched manifests (exit 1 if one was written)
@@ -33,17 +35,23 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     init.add_argument("--write-precommit", action="store_true",
                       help="merge the hooks into .pre-commit-config.yaml instead of printing "
                            "them")
+    init.add_argument("--remote", action="store_true",
+                      help="fetch the hooks from the published modelseal repository (needs "
+                           "the network once) instead of `repo: local`, which runs the "
+                           "modelseal installed on PATH")
     init.add_argument("--hooks-repo", metavar="URL",
-                      help="the `repo:` of the hooks (default: the modelseal repository)")
-    init.add_argument("--rev", metavar="REV", help="the `rev:` of the hooks (default: "
-                      "this version's tag)")
+                      help="with --remote: the `repo:` of the hooks (default: the modelseal "
+                           "repository)")
+    init.add_argument("--rev", metavar="REV", help="with --remote: the `rev:` of the hooks "
+                      "(default: the tag of the installed version)")
 
     install = cli._subparser(commands, "install-hooks", "install plain git hooks (for repos "
                              "without the pre-commit framework)", _INSTALL_EXAMPLES,
                              _run_install_hooks)
     install.add_argument("--hook", dest="hooks", action="append",
-                         choices=("pre-commit", "post-merge"),
-                         help="install only this hook (repeatable; default: both)")
+                         choices=("pre-commit", "post-merge", "post-checkout"),
+                         help="install only this hook (repeatable; default: pre-commit and "
+                              "post-merge; post-checkout verifies after branch switches)")
     install.add_argument("--force", action="store_true",
                          help="replace a hook modelseal did not write (it is kept as "
                               "HOOK.pre-modelseal)")
@@ -57,9 +65,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _run_init(args: argparse.Namespace) -> int:
     from modelseal import init
+    from modelseal.errors import UsageError
 
+    if (args.hooks_repo or args.rev) and not args.remote:
+        raise UsageError("--hooks-repo and --rev choose the remote hooks; add --remote")
+    hooks_repo = (args.hooks_repo or init.HOOKS_REPO) if args.remote else None
     return init.run_init(args.directory, write_precommit=args.write_precommit,
-                         hooks_repo=args.hooks_repo, rev=args.rev)
+                         hooks_repo=hooks_repo, rev=args.rev)
 
 
 def _run_install_hooks(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_signing
-from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
@@ -109,7 +109,10 @@ def _add_comment_options(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--pr", type=int, metavar="N",
                        help="pull/merge request number (default: from the CI environment)")
     group.add_argument("--author", metavar="LOGIN",
-                       help="only update an earlier comment written by this user")
+                       help="who the token comments as, when the forge cannot say (another "
+                            "GitHub App's token: APP[bot]); only a comment by this author "
+                            "is updated (default: the token's own login; "
+                            "github-actions[bot] for the Actions GITHUB_TOKEN)")
     group.add_argument("--relay", type=Path, metavar="DIR",
                        help="GitHub workflow_run job: post the report a fork's pull request "
                             "run left in DIR (checks the PR head commit first)")
@@ -154,14 +157,13 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 def build_from_args(args: argparse.Namespace) -> Report:
     """Check, verify and compare the models the arguments name."""
-    from modelseal import cli_stores, verifying
+    from modelseal import verifying
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
     models, config = cli_signing.resolve_models(args)
-    models = cli_stores.with_local_dir_ignores(models)  # as `verify` does
     options = verifying.VerifyOptions(
         policy=cli_signing.policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
@@ -170,7 +172,7 @@ def build_from_args(args: argparse.Namespace) -> Report:
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
         report_id=args.report_id, verify_flags=verify_flags(args), all_paths=args.paths)
     for notice in notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     return report
 
 
@@ -293,7 +295,7 @@ def _markdown_file_body(path: Path, report_id: str | None, fmt: str) -> str:
 
 def _dry_run(calls: list[str], body: str) -> None:
     for call in calls:
-        print(f"modelseal: dry run: would {call}", file=sys.stderr)
+        print(f"modelseal: dry run: would {printable(call)}", file=sys.stderr)
     sys.stdout.write(body)
 
 
@@ -325,7 +327,7 @@ def _github_thread(context: GitHubContext) -> PullRequestComments:
 
 
 def _say_posted(action: str, what: str, url: str | None) -> None:
-    print(f"modelseal: {action} the report {what}" + (f": {url}" if url else ""),
+    print(f"modelseal: {action} the report {what}" + (f": {printable(url)}" if url else ""),
           file=sys.stderr)
 
 
@@ -350,8 +352,9 @@ def _leave_for_relay(args: argparse.Namespace, context: GitHubContext, body: str
         print("modelseal: warning: a markdown report cannot be relayed (the relay job "
               "re-renders a JSON report); pass --report with `report --format json` output",
               file=sys.stderr)
-    print(f"modelseal: notice: cannot comment with this token ({error}); a pull request "
-          f"from a fork gets a read-only token. Not a failure: the report is in {folder}/ "
+    print(f"modelseal: notice: cannot comment with this token ({printable(error)}); a pull "
+          f"request from a fork gets a read-only token. Not a failure: the report is in "
+          f"{printable(folder)}/ "
           "for a workflow_run job to post (upload it as the artifact 'modelseal-comment'; "
           "see the README, 'Pull requests from forks')", file=sys.stderr)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_options
-from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, printable
 
 if TYPE_CHECKING:
     from modelseal.config import Config
@@ -223,7 +223,7 @@ def _print_stale(stale: list[Any]) -> None:
 
     for exc in stale:
         status = exc.status
-        print(f"{status.target.display}: manifest is stale "
+        print(f"{printable(status.target.display)}: manifest is stale "
               f"({status.diff.changed_files} file(s) differ)")
         for line in console.diff_lines(status.diff):
             print(line)
@@ -232,13 +232,17 @@ def _print_stale(stale: list[Any]) -> None:
 def _print_signed(model: PreparedModel, signer: Signer) -> None:
     from modelseal import console
 
-    name = model.target.display
-    if model.write_manifest:
-        print(f"{name}: updated {model.target.manifest_path}")
+    name = printable(model.target.display)
+    manifest = printable(model.target.manifest_path)
+    if model.write_manifest and model.status.missing:
+        print(f"{name}: wrote {manifest} (there was no manifest; commit it with model.sig)")
+    elif model.write_manifest:
+        print(f"{name}: updated {manifest}")
         for line in console.diff_lines(model.status.diff):
             print(line)
     digest = model.status.current.root_digest
-    print(f"{name}: signed ({signer.method}, sha256:{digest[:16]}...) -> {model.signature_path}")
+    print(f"{name}: signed ({signer.method}, sha256:{digest[:16]}...) -> "
+          f"{printable(model.signature_path)}")
 
 
 # --- verify ------------------------------------------------------------------------------
@@ -250,14 +254,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if cli_stores.store_requested(args):
         return cli_stores.run_verify_store(args)
     models, config = _targets(args)
-    models = cli_stores.with_local_dir_ignores(models)  # `hf download --local-dir` folders
     options = verifying.VerifyOptions(
         policy=policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
     results, notices = verifying.verify_targets(models, options)
     for notice in notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.format == "json":
         from modelseal import console
 
@@ -281,16 +284,16 @@ def print_verify(results: list[VerificationResult]) -> None:
     from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED
 
     for result in results:
-        name = result.target.display
+        name, message = printable(result.target.display), printable(result.message)
         if result.status == STATUS_VERIFIED:
-            print(f"{name}: {result.message}{_signer_details(result)}")
+            print(f"{name}: {message}{printable(_signer_details(result))}")
             for warning in result.warnings:
-                print(f"modelseal: warning: {name}: {warning}", file=sys.stderr)
+                print(f"modelseal: warning: {name}: {printable(warning)}", file=sys.stderr)
         elif result.status == STATUS_UNSIGNED:
             level = "error" if result.strict else "warning"
-            print(f"modelseal: {level}: {name}: {result.message}", file=sys.stderr)
+            print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
         else:
-            print(f"modelseal: error: {name}: {result.message}", file=sys.stderr)
+            print(f"modelseal: error: {name}: {message}", file=sys.stderr)
             if result.diff is not None:
                 for line in console.diff_lines(result.diff):
                     print(line)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_options
-from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 
 if TYPE_CHECKING:
     from modelseal.signing import Signer
@@ -129,7 +129,7 @@ def run_verify_store(args: argparse.Namespace) -> int:
     verifier = verifying.Verifier(options)
     result = verifier.verify(_store_target(model), model)
     for notice in verifier.notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.format == "json":
         console.print_json(cli_signing.verify_json([result]), out=sys.stdout)
     else:
@@ -153,8 +153,8 @@ def run_sign_store(args: argparse.Namespace) -> int:
     manifest = model.manifest(serialization, ignore=args.ignore, progress=args.progress)
     bundle = _sign_one(signer, manifest.to_json())
     atomic_write_bytes(args.signature, bundle)
-    print(f"{model.label}: signed ({signer.method}, {len(manifest.resources)} resource(s), "
-          f"sha256:{manifest.root_digest[:16]}...) -> {args.signature}")
+    print(printable(f"{model.label}: signed ({signer.method}, {len(manifest.resources)} "
+                    f"resource(s), sha256:{manifest.root_digest[:16]}...) -> {args.signature}"))
     return EXIT_OK
 
 
@@ -216,14 +216,3 @@ def _export_ollama_signature(args: argparse.Namespace) -> int:
         raise UsageError(f"{model.label}: {result.message}")
     console.print_json(export.signature_info(result.signature), out=sys.stdout)
     return EXIT_OK if result.signature.verified else EXIT_FAILED
-
-
-def with_local_dir_ignores(models: list[ModelTarget]) -> list[ModelTarget]:
-    """Skip `.cache/huggingface/` in folders made by `hf download --local-dir`."""
-    from modelseal.stores.hfcache import local_dir_ignores
-
-    out = []
-    for model in models:
-        extra = local_dir_ignores(model.path) if model.path.is_dir() else ()
-        out.append(model.with_ignores(extra) if extra else model)
-    return out

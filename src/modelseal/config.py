@@ -126,6 +126,7 @@ def parse_config(text: str, *, root: Path, source: Path | None = None) -> Config
         raise ConfigError(f"{where}: not valid YAML: brackets nest deeper than "
                           f"{MAX_YAML_DEPTH} levels")
     try:
+        _refuse_deep_nesting(text, where)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {_one_line(exc)}") from exc
@@ -146,6 +147,23 @@ def parse_config(text: str, *, root: Path, source: Path | None = None) -> Config
     if "version" in top and reader.positive_int(top["version"], "version") != 1:
         raise ConfigError(f"{where}:{_line(top['version'])}: 'version' must be 1")
     return Config(root, models, defaults, policy, lfs_warn, source)
+
+
+MAX_YAML_DEPTH = 32  # the schema nests 5 deep
+
+
+def _refuse_deep_nesting(text: str, where: str) -> None:
+    """The config may come from the change under review, and PyYAML's composer recurses:
+    measure the nesting on the (iterative) event stream first."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                line = f":{event.start_mark.line + 1}" if event.start_mark else ""
+                raise ConfigError(f"{where}{line}: nests deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 _TOP_KEYS = {"version", "defaults", "models", "policy", "lfs"}

@@ -1,16 +1,19 @@
-"""Terminal and JSON output for manifest results: what changed and what to do next."""
+"""Terminal and JSON output for manifest results: what changed and what to do next.
+
+Model names and file names come from the tree being checked: every one goes through
+`errors.printable` (text) or `errors.safe_json` (JSON) before it is printed.
+"""
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from modelseal import lfs
-from modelseal.engine import ManifestStatus
-from modelseal.errors import printable
+from modelseal.engine import ManifestStatus, ModelFailure
+from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 
@@ -40,9 +43,10 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
     out = out or sys.stdout
     stale = [s for s in statuses if s.stale]
     for status in statuses:
-        name = status.target.display
+        name = printable(status.target.display)
         if status.missing:
-            print(f"{name}: no manifest ({status.target.manifest_path.name} is missing)", file=out)
+            print(f"{name}: no manifest ({printable(status.target.manifest_path.name)} is "
+                  "missing)", file=out)
         elif status.stale:
             print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) differ)",
                   file=out)
@@ -54,7 +58,7 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
                   file=out)
         print_lfs_note(status, out)
     if stale:
-        paths = " ".join(shlex.quote(s.target.display) for s in stale)
+        paths = printable(" ".join(shlex.quote(s.target.display) for s in stale))
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
 
 
@@ -62,7 +66,7 @@ def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None)
     out = out or sys.stdout
     for status in statuses:
         if not status.written:
-            print(f"{status.target.display}: manifest up to date", file=out)
+            print(f"{printable(status.target.display)}: manifest up to date", file=out)
         else:
             print("\n".join(refresh_lines(status, str(status.target.manifest_path))), file=out)
         print_lfs_note(status, out)
@@ -70,7 +74,7 @@ def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None)
 
 def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
     """What writing ``status``'s manifest changed: created, reformatted, or the diff."""
-    name = status.target.display
+    name, manifest = printable(status.target.display), printable(manifest)
     if status.missing:
         count = len({r.path for r in status.current.resources})
         return [f"{name}: created {manifest} ({count} file(s))"]
@@ -82,7 +86,8 @@ def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
 def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:
     """Say which files were Git LFS pointers whose oid stood in for their content."""
     if status.lfs_pointers:
-        print(lfs.pointer_note(status.target.display, status.lfs_pointers), file=out or sys.stdout)
+        print(printable(lfs.pointer_note(status.target.display, status.lfs_pointers)),
+              file=out or sys.stdout)
 
 
 def status_json(status: ManifestStatus) -> dict[str, Any]:
@@ -101,13 +106,36 @@ def status_json(status: ManifestStatus) -> dict[str, Any]:
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False)
-    out.write("\n")
+    out.write(safe_json(data) + "\n")
 
 
-def statuses_json(statuses: Sequence[ManifestStatus]) -> dict[str, Any]:
+def statuses_json(statuses: Sequence[ManifestStatus],
+                  untracked: Mapping[str, Sequence[str]] | None = None, *,
+                  strict: bool = False,
+                  failures: Sequence[ModelFailure] = ()) -> dict[str, Any]:
+    untracked = untracked or {}
     return {
         "version": JSON_SCHEMA_VERSION,
-        "ok": not any(s.stale and not s.written for s in statuses),
-        "models": [status_json(s) for s in statuses],
+        "ok": not failures and not any(s.stale and not s.written for s in statuses)
+        and not (strict and untracked),
+        "models": [status_json(s) for s in statuses] + [failure_json(f) for f in failures],
+        "untracked_weights": [{"directory": directory, "files": list(names)}
+                              for directory, names in sorted(untracked.items())],
     }
+
+
+def failure_json(failure: ModelFailure) -> dict[str, Any]:
+    """A model that could not be checked: ``status`` is ``error``, ``error`` says why."""
+    return {"path": failure.target.display, "manifest": str(failure.target.manifest_path),
+            "status": "error", "error": failure.message}
+
+
+def print_untracked(untracked: Mapping[str, Sequence[str]], *, strict: bool,
+                    out: TextIO | None = None) -> None:
+    """Warn (an error under ``policy.strict``) about weights outside every tracked model."""
+    from modelseal.weights import describe
+
+    level = "error" if strict else "warning"
+    for line in describe({d: list(n) for d, n in untracked.items()}):
+        print(f"modelseal: {level}: {printable(line)}; add it under 'models:' in "
+              ".modelseal.yaml (or to a model's directory)", file=out or sys.stderr)

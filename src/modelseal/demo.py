@@ -15,7 +15,7 @@ from typing import TextIO
 
 from modelseal import console, engine
 from modelseal.config import HashOptions
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ModelPathError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, ModelPathError, printable
 from modelseal.targets import ModelTarget
 
 EXAMPLE_NAME = "tiny-model"
@@ -40,12 +40,12 @@ class _Narrator:
 
     def say(self, title: str, command: str | None = None) -> None:
         self.step += 1
-        print(f"\n== {self.step}. {title}", file=self.out)
+        print(f"\n== {self.step}. {printable(title)}", file=self.out)
         if command:
-            print(f"$ {command}", file=self.out)
+            print(f"$ {printable(command)}", file=self.out)
 
     def note(self, text: str) -> None:
-        print(f"   {text}", file=self.out)
+        print(f"   {printable(text)}", file=self.out)
 
 
 def run(keep: bool = False, out: TextIO | None = None) -> int:
@@ -58,7 +58,7 @@ def run(keep: bool = False, out: TextIO | None = None) -> int:
         ok = _walkthrough(model, _Narrator(out))
     finally:
         if keep:
-            print(f"\nkept the demo files in {workdir}", file=out)
+            print(f"\nkept the demo files in {printable(workdir)}", file=out)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print("\ndemo finished: " + ("every check behaved as expected" if ok else

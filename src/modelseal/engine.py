@@ -7,13 +7,13 @@ This is the walk -> hash (cache) -> Manifest part of the flow, shared by the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelseal import lfs
 from modelseal.cache import StatCache, default_cache_dir
-from modelseal.errors import ManifestFormatError, warn
+from modelseal.errors import EXIT_USAGE, ManifestFormatError, ModelsealError, warn
 from modelseal.fsio import atomic_write_text
 from modelseal.hashing import HashSpec, hash_entries
 from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
@@ -34,6 +34,9 @@ class HashRun:
     progress: bool | None = None  # None: only on a TTY for large work
     extra_ignored_files: tuple[Path, ...] = ()
     require_content: bool = False  # refuse Git LFS pointers instead of using their oid
+    # leave out our own atomic-write temp files (fsio.TEMP_NAME); verification lists
+    # them, because only what the signature records may be skipped there
+    skip_temp_files: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,24 @@ def file_sizes(listing: Listing, pointers: Mapping[str, lfs.LfsPointer]) -> dict
 
 def list_target(target: ModelTarget, run: HashRun = HashRun(),
                 serialization: Serialization | None = None) -> Listing:
-    """List ``target``; a signature's ``serialization`` adds its ignores and symlink rule."""
+    """List ``target``; a signature's ``serialization`` adds its ignores.
+
+    The symlink rule is the signature's when one is given, never widened by the config.
+    """
     options = target.options
     ignore = (*options.ignore, *(serialization.ignore_paths if serialization else ()))
-    allow = options.allow_symlinks or bool(serialization and serialization.allow_symlinks)
+    allow = serialization.allow_symlinks if serialization else options.allow_symlinks
     return list_model(target.path, ignore=ignore, allow_symlinks=allow,
-                      extra_ignored_files=run.extra_ignored_files)
+                      extra_ignored_files=run.extra_ignored_files,
+                      skip_temp_files=run.skip_temp_files)
 
 
 def scan_target(target: ModelTarget, run: HashRun = HashRun(),
                 serialization: Serialization | None = None) -> Scan:
     """Walk and hash ``target``; ``serialization`` forces settings (e.g. a signature's)."""
     listing = list_target(target, run, serialization)
+    if listing.skipped_temp_files:
+        _warn_skipped_temp_files(target, listing.skipped_temp_files)
     wanted = serialization or serialization_for(target, listing)
     if wanted.method == "shards":
         _warn_unrecorded_empty_files(target, listing)
@@ -82,6 +91,12 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
     digests.update(hash_listing(content, wanted.spec, run, label=target.display))
     manifest = build_manifest(target.model_name, wanted, digests, file_sizes(listing, pointers))
     return Scan(target, listing, manifest, pointers)
+
+
+def _warn_skipped_temp_files(target: ModelTarget, names: tuple[str, ...]) -> None:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    warn(f"{target.display}: left out {shown}: temp file(s) of an interrupted modelseal "
+         "write; delete them (verify lists every file the signature does not)")
 
 
 def _warn_unrecorded_empty_files(target: ModelTarget, listing: Listing) -> None:
@@ -198,5 +213,39 @@ def refresh_target(target: ModelTarget, run: HashRun = HashRun()) -> ManifestSta
     return replace(status, written=True)
 
 
-def check_all(targets: Sequence[ModelTarget], run: HashRun) -> list[ManifestStatus]:
-    return [check_target(target, run) for target in targets]
+@dataclass(frozen=True)
+class ModelFailure:
+    """A model that could not be checked at all (unlistable tree, unreadable manifest)."""
+
+    target: ModelTarget
+    message: str
+    exit_code: int = EXIT_USAGE
+
+
+def check_all(targets: Sequence[ModelTarget],
+              run: HashRun) -> list[ManifestStatus | ModelFailure]:
+    """Check every model; one hostile or broken model does not hide the others."""
+    return [isolated(check_target, target, run) for target in targets]
+
+
+def refresh_all(targets: Sequence[ModelTarget],
+                run: HashRun) -> list[ManifestStatus | ModelFailure]:
+    """Refresh every model's manifest; a model that fails is reported, the rest written."""
+    return [isolated(refresh_target, target, run) for target in targets]
+
+
+def isolated(step: Callable[[ModelTarget, HashRun], ManifestStatus], target: ModelTarget,
+             run: HashRun) -> ManifestStatus | ModelFailure:
+    """``step(target, run)``, or the one-line reason it failed for this model."""
+    try:
+        return step(target, run)
+    except ModelsealError as exc:
+        message = str(exc)
+        if target.display not in message:
+            message = f"{target.display}: {message}"
+        return ModelFailure(target, message, exc.exit_code)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return ModelFailure(target, f"{target.display}: {exc.strerror or exc}{where}")
+    except RecursionError:  # a last resort: every reader bounds nesting before this
+        return ModelFailure(target, f"{target.display}: nests too deeply to be processed")

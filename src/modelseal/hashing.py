@@ -13,12 +13,15 @@ import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from modelseal.errors import HashingError, UsageError
 from modelseal.walk import FileEntry
 
 _CHUNK = 1024 * 1024
+# One file split into more shards than a signature could ever list (manifest.py's
+# MAX_RESOURCES) is a mistake or an attack: refuse it before building the shard list.
+MAX_SHARDS_PER_FILE = 1_000_000
 _SMALL = 256 * 1024
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -76,20 +79,35 @@ def new_hasher(algorithm: str) -> StreamingHash:
     raise UsageError(f"unknown hash algorithm {algorithm!r} (use sha256, blake2b or blake3)")
 
 
-def shard_bounds(size: int, shard_size: int | None) -> list[tuple[int, int]]:
+def shard_count(size: int, shard_size: int | None) -> int:
+    """How many shards a file of ``size`` bytes has (one in files mode)."""
+    if shard_size is None:
+        return 1
+    return -(-size // shard_size)
+
+
+def shard_bounds(size: int, shard_size: int | None,
+                 label: str = "a file") -> list[tuple[int, int]]:
     """(start, end) of each shard; a file is one shard in files mode.
 
-    Like the reference, an empty file has no shards in shards mode.
+    Like the reference, an empty file has no shards in shards mode. More than
+    `MAX_SHARDS_PER_FILE` shards is a `HashingError` naming ``label``.
     """
     if shard_size is None:
         return [(0, size)]
+    count = shard_count(size, shard_size)
+    if count > MAX_SHARDS_PER_FILE:
+        raise HashingError(f"{label}: {size} bytes in shards of {shard_size} bytes would be "
+                           f"{count} shards (at most {MAX_SHARDS_PER_FILE}); use a larger "
+                           "shard_size")
     return [(start, min(start + shard_size, size)) for start in range(0, size, shard_size)]
 
 
-@dataclass(frozen=True)
-class _Task:
+class _Task(NamedTuple):
+    """One shard to hash (a NamedTuple: a model can mean a million of them)."""
+
     entry: FileEntry
-    index: int
+    shard: int  # its place in the file's digest list
     start: int
     end: int
 
@@ -113,14 +131,14 @@ def hash_entries(
             if progress is not None:
                 progress.advance(entry.size)
             continue
-        bounds = shard_bounds(entry.size, spec.shard_size)
+        bounds = shard_bounds(entry.size, spec.shard_size, entry.path)
         results[entry.name] = [b""] * len(bounds)
         tasks.extend(_Task(entry, i, start, end) for i, (start, end) in enumerate(bounds))
     tasks.sort(key=lambda task: task.end - task.start, reverse=True)  # big first: balance
     split = next((i for i, task in enumerate(tasks) if task.end - task.start < _SMALL), len(tasks))
 
     def record(task: _Task, digest: bytes) -> None:
-        results[task.entry.name][task.index] = digest
+        results[task.entry.name][task.shard] = digest
 
     def work(task: _Task) -> bytes:
         return _hash_task(task, spec.algorithm, progress)

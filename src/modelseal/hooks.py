@@ -34,13 +34,20 @@ from modelseal import cli_options, console, lfs
 from modelseal.cache import find_git_dir
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ManifestFormatError, ModelsealError
+from modelseal.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ManifestFormatError,
+    ModelsealError,
+    printable,
+)
 from modelseal.fsio import atomic_write_text, exclusive_lock
 from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
-from modelseal.init import is_weight_file
 from modelseal.progress import human_size
 from modelseal.targets import ModelTarget, load_nearest_config
+from modelseal.untrusted import loads_json
 from modelseal.walk import MANIFEST_NAME
+from modelseal.weights import is_weight_file, untracked_weight_dirs
 
 SESSION_MAX_AGE_S = 3600
 _MANIFEST_SUFFIX = ".manifest.json"
@@ -72,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except ModelsealError as exc:
-        print(f"modelseal: error: {exc}", file=sys.stderr)
+        print(f"modelseal: error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     return result
 
@@ -124,13 +131,15 @@ def _run_manifest(args: argparse.Namespace) -> int:
         with session(context, "manifest") as done:
             mine = list(pending(context, done))
             written = [t for t in mine if _refresh_one(context, t, run)]
+            untracked_fails = _report_untracked_weights(context, done)
         unstaged = _unstaged(context, [t for t in mine if t not in written])
         _warn_large_files(context)
     to_add = [context.relpath(t.manifest_path) for t in (*written, *unstaged)]
     if to_add:
+        command = printable(" ".join(map(shlex.quote, to_add)))
         print(f"\nmodelseal: stage the manifest{'s' if len(to_add) > 1 else ''} and commit "
-              f"again:\n  git add {' '.join(map(shlex.quote, to_add))}", file=context.out)
-    return EXIT_FAILED if to_add else EXIT_OK
+              f"again:\n  git add {command}", file=context.out)
+    return EXIT_FAILED if to_add or untracked_fails else EXIT_OK
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -140,17 +149,39 @@ def _run_check(args: argparse.Namespace) -> int:
         with session(context, "check") as done:
             mine = list(pending(context, done))
             stale = [t for t in mine if _check_one(context, t, run)]
+            untracked_fails = _report_untracked_weights(context, done)
         unstaged = _unstaged(context, [t for t in mine if t not in stale])
         _warn_large_files(context)
     if stale:
-        models = " ".join(shlex.quote(t.display) for t in stale)
-        manifests = " ".join(shlex.quote(context.relpath(t.manifest_path)) for t in stale)
+        models = printable(" ".join(shlex.quote(t.display) for t in stale))
+        manifests = printable(" ".join(shlex.quote(context.relpath(t.manifest_path))
+                                       for t in stale))
         print(f"\nmodelseal: to fix, run:\n  modelseal manifest {models} && git add "
               f"{manifests}", file=context.out)
     elif unstaged:
-        manifests = " ".join(shlex.quote(context.relpath(t.manifest_path)) for t in unstaged)
+        manifests = printable(" ".join(shlex.quote(context.relpath(t.manifest_path))
+                                       for t in unstaged))
         print(f"\nmodelseal: to fix, run:\n  git add {manifests}", file=context.out)
-    return EXIT_FAILED if stale or unstaged else EXIT_OK
+    return EXIT_FAILED if stale or unstaged or untracked_fails else EXIT_OK
+
+
+_UNTRACKED_KEY = "<untracked weights>"  # reported once per pre-commit run, like a model
+
+
+def _report_untracked_weights(context: HookContext, done: set[str]) -> bool:
+    """Name staged weight files outside every tracked model; True when that fails
+    the commit (``policy.strict``)."""
+    if _UNTRACKED_KEY in done or not context.staged:
+        return False
+    done.add(_UNTRACKED_KEY)
+    models = [entry.path for entry in context.config.models] if context.config else []
+    models += [target.path for target in context.touched]
+    staged = [PurePosixPath(path) for path in context.staged
+              if is_weight_file(PurePosixPath(path).name)]
+    found = untracked_weight_dirs(context.root, models, staged)
+    strict = bool(context.config and context.config.policy.strict)
+    console.print_untracked(found, strict=strict)
+    return strict and bool(found)
 
 
 def pending(context: HookContext, done: set[str]) -> Iterator[ModelTarget]:
@@ -172,8 +203,8 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
         return False
     manifest = shlex.quote(context.relpath(target.manifest_path))
     if conflicted:
-        print(f"{target.display}: {manifest} had a merge conflict; regenerated it from "
-              "the files", file=out)
+        print(f"{printable(target.display)}: {printable(manifest)} had a merge conflict; "
+              "regenerated it from the files", file=out)
     else:
         print("\n".join(console.refresh_lines(status, manifest)), file=out)
     return True
@@ -182,19 +213,20 @@ def _refresh_one(context: HookContext, target: ModelTarget, run: HashRun) -> boo
 def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     """Compare one manifest with the files; True when it is missing, stale or conflicted."""
     out = context.out
-    manifest = shlex.quote(context.relpath(target.manifest_path))
+    name = printable(target.display)
+    manifest = printable(shlex.quote(context.relpath(target.manifest_path)))
     try:
         status = check_target(target, run)
     except ManifestFormatError as exc:
-        print(f"{target.display}: {exc}", file=out)
+        print(f"{name}: {printable(exc)}", file=out)
         return True
     console.print_lfs_note(status, out)
     if not status.stale:
         return False
     if status.missing:
-        print(f"{target.display}: no manifest ({manifest} is missing)", file=out)
+        print(f"{name}: no manifest ({manifest} is missing)", file=out)
     else:
-        print(f"{target.display}: manifest is stale ({status.diff.changed_files} file(s) "
+        print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) "
               "differ):", file=out)
         for line in console.diff_lines(status.diff):
             print(line, file=out)
@@ -220,8 +252,8 @@ def _unstaged(context: HookContext, targets: Sequence[ModelTarget]) -> list[Mode
                  if t.manifest_path.is_file()}
     unstaged = [manifests[path] for path in context.repo.unstaged(sorted(manifests))]
     for target in unstaged:
-        print(f"{target.display}: {context.relpath(target.manifest_path)} is up to date but "
-              "not staged", file=context.out)
+        print(f"{printable(target.display)}: {printable(context.relpath(target.manifest_path))}"
+              " is up to date but not staged", file=context.out)
     return unstaged
 
 
@@ -236,10 +268,10 @@ def _warn_large_files(context: HookContext) -> None:
     tracked = context.repo.lfs_tracked(large)
     for path in large:
         if path not in tracked:
-            print(f"modelseal: warning: {path} is {human_size(sizes[path])} and not tracked "
-                  f"by Git LFS; add this line to .gitattributes, then run `git add "
-                  f"--renormalize {shlex.quote(path)}`:\n  {lfs.gitattributes_line(path)}",
-                  file=sys.stderr)
+            print(f"modelseal: warning: {printable(path)} is {human_size(sizes[path])} and not "
+                  f"tracked by Git LFS; add this line to .gitattributes, then run `git add "
+                  f"--renormalize {printable(shlex.quote(path))}`:\n  "
+                  f"{printable(lfs.gitattributes_line(path))}", file=sys.stderr)
 
 
 def _is_model_file(context: HookContext, path: str) -> bool:
@@ -316,11 +348,13 @@ def _model_with_manifest(root: Path, path: str, known: set[str]) -> str | None:
         candidates.append(path[: -len(_MANIFEST_SUFFIX)])
     candidates.append(path)
     for single in candidates:
-        if (root / single).is_file() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
+        # a single file, or a directory keeping its manifest beside it (placement.py)
+        if (root / single).exists() and (root / f"{single}{_MANIFEST_SUFFIX}").is_file():
             return None if _covered(single, known) else single
     for parent in posix.parents:
         directory = "" if str(parent) == "." else str(parent)
-        if (root / directory / MANIFEST_NAME).is_file():
+        beside = bool(directory) and (root / f"{directory}{_MANIFEST_SUFFIX}").is_file()
+        if beside or (root / directory / MANIFEST_NAME).is_file():
             return None if _covered(directory, known) else directory
     return None
 
@@ -360,7 +394,7 @@ def session(context: HookContext, hook: str) -> Iterator[set[str]]:
 
 def _load_session(record: Path, identity: str) -> set[str]:
     try:
-        data = json.loads(record.read_text(encoding="utf-8"))
+        data = loads_json(record.read_text(encoding="utf-8"))
         fresh = time.time() - float(data["started"]) < SESSION_MAX_AGE_S
         if data["id"] == identity and fresh:
             return {str(item) for item in data["done"]}

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from modelseal import console
-from modelseal.errors import EXIT_FAILED, EXIT_OK
+from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
@@ -69,20 +69,20 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
     options = VerifyOptions(policy=policy, offline=True, progress=False)
     results, notices = verify_targets(targets, options)
     for notice in notices:
-        print(f"modelseal: notice: {notice}", file=sys.stderr)
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     failed = [result for result in results if result.status != STATUS_VERIFIED]
     for result in results:
-        name = result.target.display
+        name, message = printable(result.target.display), printable(result.message)
         if result.status == STATUS_VERIFIED:
-            print(f"{name}: {result.message}", file=context.out)
+            print(f"{name}: {message}", file=context.out)
             continue
         level = "error" if policy.strict else "warning"
-        print(f"modelseal: {level}: {name}: {result.message}", file=sys.stderr)
+        print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
         for line in console.diff_lines(result.diff) if result.diff else ():
             print(line, file=sys.stderr)
     if not failed:
         return EXIT_OK
-    paths = " ".join(shlex.quote(r.target.display) for r in failed)
+    paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
     if policy.strict:
         print(f"modelseal: {len(failed)} model(s) did not verify under the strict policy; "
               f"do not use them until `modelseal verify {paths}` passes", file=sys.stderr)

@@ -20,28 +20,18 @@ import yaml
 
 from modelseal import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError
+from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError, printable
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
+from modelseal.weights import WEIGHT_EXTENSIONS, weight_files
 
-WEIGHT_EXTENSIONS = (".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt",
-                     ".h5", ".tflite", ".mlmodel", ".keras")
-INDEX_SUFFIX = ".index.json"  # sharded checkpoints: model.safetensors.index.json, ...
-HOOKS_REPO = "https://github.com/modelseal/modelseal"
+HOOKS_REPO = "https://github.com/modelseal/modelseal"  # the published hooks (--remote)
 PRECOMMIT_CONFIG = ".pre-commit-config.yaml"
 HOOK_IDS = ("modelseal-manifest", "modelseal-verify")
 INSTALL_HOOK_TYPES = ("pre-commit", "post-merge", "post-checkout")
-_SKIPPED_DIRS = {"node_modules", "__pycache__", "venv", "site-packages"}
 _ROOT_IGNORES = (CONFIG_NAME, PRECOMMIT_CONFIG)
 
 
 # -- finding models ----------------------------------------------------------------
-
-
-def is_weight_file(name: str) -> bool:
-    """A weight file by extension, or the index of a sharded checkpoint."""
-    if name.endswith(INDEX_SUFFIX):
-        name = name[: -len(INDEX_SUFFIX)]
-    return name.lower().endswith(WEIGHT_EXTENSIONS)
 
 
 def find_models(root: Path) -> list[str]:
@@ -57,20 +47,41 @@ def find_models(root: Path) -> list[str]:
 
 
 def _weight_dirs(root: Path) -> Iterator[str]:
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
-                            and d not in _SKIPPED_DIRS and not _is_venv(Path(directory, d)))
-        if any(is_weight_file(name) for name in files):
-            relative = Path(directory).relative_to(root).as_posix()
-            yield relative or "."
+    for path in weight_files(root):
+        yield str(path.parent)
 
 
-def _is_venv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+def model_patterns(root: Path, models: Sequence[str]) -> list[str]:
+    """``models`` with each family of siblings folded into one glob, ``parent/*/``.
+
+    A glob is written only where the layout says "every directory here is a model": two
+    or more models share the parent, and every other visible subdirectory of it is one of
+    them. Then a model added there later is tracked without editing the config.
+    """
+    by_parent: dict[str, list[str]] = {}
+    for model in models:
+        parent = str(PurePosixPath(model).parent)
+        if model != "." and parent != ".":
+            by_parent.setdefault(parent, []).append(model)
+    folded = {parent for parent, children in by_parent.items()
+              if len(children) >= 2 and set(children) == _visible_subdirs(root, parent)}
+    patterns: list[str] = []
+    for model in models:
+        parent = str(PurePosixPath(model).parent)
+        if parent not in folded:
+            patterns.append(model)
+        elif f"{parent}/*/" not in patterns:
+            patterns.append(f"{parent}/*/")
+    return patterns
+
+
+def _visible_subdirs(root: Path, parent: str) -> set[str]:
+    return {f"{parent}/{entry.name}" for entry in os.scandir(root / parent)
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")}
 
 
 def config_text(models: Sequence[str]) -> str:
-    """The `.modelseal.yaml` that `init` writes for ``models``."""
+    """The `.modelseal.yaml` that `init` writes for ``models`` (paths or globs)."""
     entries: list[Any] = [{"path": m, "ignore": list(_ROOT_IGNORES)} if m == "." else m
                           for m in models]
     body = yaml.safe_dump({"version": 1, "models": entries}, sort_keys=False,
@@ -87,22 +98,63 @@ def config_text(models: Sequence[str]) -> str:
 
 # -- the pre-commit configuration --------------------------------------------------
 
+# The hooks `init` sets up, with the fields of their definitions in .pre-commit-hooks.yaml
+# (a test keeps the two in step). `verbose: true`: pre-commit and prek hide the output of
+# a hook that passes, and a warning (an unverifiable model, a weight file outside Git LFS
+# or outside every model) must not be swallowed by a bare "Passed".
+LOCAL_HOOKS: tuple[dict[str, Any], ...] = (
+    {"id": "modelseal-manifest", "name": "modelseal manifest",
+     "entry": "modelseal hook manifest", "language": "system", "files": "",
+     "always_run": True, "pass_filenames": True, "require_serial": True, "verbose": True,
+     "stages": ["pre-commit", "pre-merge-commit", "manual"]},
+    {"id": "modelseal-check", "name": "modelseal check",
+     "entry": "modelseal hook check", "language": "system", "files": "",
+     "always_run": True, "pass_filenames": True, "require_serial": True, "verbose": True,
+     "stages": ["pre-push", "manual"]},
+    {"id": "modelseal-verify", "name": "modelseal verify",
+     "entry": "modelseal hook verify", "language": "system", "always_run": True,
+     "pass_filenames": False, "require_serial": True, "verbose": True,
+     "stages": ["post-merge", "manual"]},
+)
+HOOK_IDS = tuple(hook["id"] for hook in LOCAL_HOOKS)
+# post-checkout is not among them: pre-commit and prek refuse to run any hook while a
+# merge has unmerged files, so a framework post-checkout hook would make `git checkout
+# --theirs FILE` fail. `modelseal install-hooks --hook post-checkout` covers branch
+# switches with a plain hook instead.
+INSTALL_HOOK_TYPES = ("pre-commit", "post-merge", "pre-push")
+
+
+def remote_rev() -> str:
+    """The `rev:` of the published hooks that matches the installed modelseal."""
+    return f"v{__version__}"
+
 
 def precommit_snippet(hooks_repo: str | None = None, rev: str | None = None,
                       indent: str = "  ") -> str:
-    """Our entry of the `repos:` list, indented as a list item."""
-    lines = [f"- repo: {hooks_repo or HOOKS_REPO}",
-             f"  rev: {rev or 'v' + __version__}",
-             "  hooks:",
-             *(f"    - id: {hook_id}" for hook_id in HOOK_IDS)]
+    """Our entry of the `repos:` list, indented as a list item.
+
+    With no ``hooks_repo`` it is the local form (``repo: local``, ``language: system``):
+    it runs the modelseal installed on PATH, needs no network, and works unedited. With
+    one, the hooks come from that repository at ``rev`` (default: this version's tag).
+    """
+    if hooks_repo is None:
+        hooks = yaml.safe_dump(list(LOCAL_HOOKS), sort_keys=False, default_flow_style=None,
+                               width=100)
+        lines = ["- repo: local", "  hooks:",
+                 *(f"    {line}" for line in hooks.splitlines())]
+    else:
+        lines = [f"- repo: {hooks_repo}", f"  rev: {rev or remote_rev()}", "  hooks:",
+                 *(f"    - id: {hook_id}" for hook_id in HOOK_IDS)]
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
 def precommit_config(hooks_repo: str | None = None, rev: str | None = None) -> str:
     """A whole `.pre-commit-config.yaml` for a repository that has none."""
     types = ", ".join(INSTALL_HOOK_TYPES)
-    return ("# `pre-commit install` sets up every hook type listed here (verify runs after\n"
-            "# merges and checkouts)\n"
+    return ("# modelseal hooks (written by `modelseal init`). `pre-commit install` (or `prek\n"
+            "# install`) sets up every hook type listed here; the hooks run the modelseal\n"
+            "# installed on PATH. CI: pre-commit run modelseal-check --all-files "
+            "--hook-stage manual\n"
             f"default_install_hook_types: [{types}]\n"
             f"repos:\n{precommit_snippet(hooks_repo, rev)}")
 
@@ -191,8 +243,15 @@ def run_init(directory: Path, *, write_precommit: bool = False, hooks_repo: str 
         print(f"\nadd the hooks to {PRECOMMIT_CONFIG} (or run `modelseal init "
               "--write-precommit`):\n")
         print(precommit_config(hooks_repo, rev), end="")
-        print("\nthen: pre-commit install   (without pre-commit: modelseal install-hooks)")
+        print("\nthen: pre-commit install   (or prek install; without either: modelseal "
+              "install-hooks)")
+        _say_post_checkout()
     return EXIT_OK if config_ok else EXIT_FAILED
+
+
+def _say_post_checkout() -> None:
+    print("optional: modelseal install-hooks --hook post-checkout   (verify after branch "
+          "switches too)")
 
 
 def _init_config(root: Path, models: list[str]) -> bool:
@@ -203,18 +262,24 @@ def _init_config(root: Path, models: list[str]) -> bool:
         missing = [m for m in models if m not in listed]
         print(f"{shown}: exists, left as it is")
         for model in missing:
-            print(f"  note: {model} holds model files but is not listed; add it under "
+            print(f"  note: {printable(model)} holds model files but is not listed; add it under "
                   "'models:' to track it")
         return True
     if not models:
         print(f"no model files found under {_shown(root)} (looked for "
               f"{', '.join(WEIGHT_EXTENSIONS)} and sharded *.index.json); nothing written")
         return False
-    atomic_write_text(path, config_text(models))
-    print(f"{shown}: wrote it, tracking {len(models)} model(s):")
+    patterns = model_patterns(root, models)
+    atomic_write_text(path, config_text(patterns))
+    count = f"{len(models)} model" + ("s" if len(models) != 1 else "")
+    print(f"{shown}: wrote it, tracking {count}:")
     for model in models:
-        print(f"  {model}")
-    print("next: modelseal manifest   (writes model.manifest.json beside each model)")
+        print(f"  {printable(model)}")
+    for pattern in patterns:
+        if pattern.endswith("/*/"):
+            print(f"  (as {printable(pattern)}: every directory added there later is tracked "
+                  "too)")
+    print("next: modelseal manifest   (writes model.manifest.json into each model)")
     return True
 
 
@@ -236,13 +301,15 @@ def _init_precommit(root: Path, hooks_repo: str | None, rev: str | None) -> None
             return
         atomic_write_text(path, new)
         print(f"{_shown(path)}: added the modelseal hooks")
-    types = " ".join(f"--hook-type {t}" for t in INSTALL_HOOK_TYPES)
-    print(f"next: pre-commit install {types}")
+    print("next: pre-commit install   (or prek install; it reads "
+          "default_install_hook_types)")
+    _say_post_checkout()
 
 
 def _shown(path: Path) -> str:
+    """``path`` as printed: relative when under the current directory, escaped."""
     relative = os.path.relpath(path)
-    return relative if not relative.startswith("..") else str(path)
+    return printable(relative if not relative.startswith("..") else str(path))
 
 
 # -- `modelseal install-hooks` -----------------------------------------------------
@@ -257,8 +324,16 @@ _HOOK_COMMANDS = {
                    "After a merge or pull, verifies the signatures of the models it changed\n"
                    "# with the policy in .modelseal.yaml (fails only under policy.strict).",
                    "exit 0"),
+    "post-checkout": ('verify --from-ref "$1" --to-ref "$2"',
+                      "After a branch switch, verifies the signatures of the models it\n"
+                      "# changed (fails only under policy.strict). A checkout of files (git\n"
+                      "# passes 0 as $3: `git checkout --theirs FILE` during a merge) is left\n"
+                      "# alone.",
+                      "exit 0"),
 }
 HOOK_NAMES = tuple(_HOOK_COMMANDS)
+DEFAULT_HOOKS = ("pre-commit", "post-merge")  # post-checkout is opt-in
+_HOOK_GUARDS = {"post-checkout": '[ "$3" = 1 ] || exit 0\n'}  # branch switches only
 
 
 def hook_script(name: str, python: str = "") -> str:
@@ -267,7 +342,7 @@ def hook_script(name: str, python: str = "") -> str:
     return f"""#!/bin/sh
 {HOOK_MARKER} {name} (written by `modelseal install-hooks`, which may overwrite it)
 # {purpose}
-INSTALL_PYTHON={shlex.quote(python)}
+{_HOOK_GUARDS.get(name, "")}INSTALL_PYTHON={shlex.quote(python)}
 if [ -n "$INSTALL_PYTHON" ] && [ -x "$INSTALL_PYTHON" ]; then
     exec "$INSTALL_PYTHON" -m modelseal.hooks {command}
 elif command -v modelseal >/dev/null 2>&1; then
@@ -286,7 +361,7 @@ def run_install_hooks(start: Path, *, hooks: Sequence[str] | None = None,
     with open_repo(start) as repo:
         directory = repo.hooks_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    refused = [name for name in (hooks or HOOK_NAMES)
+    refused = [name for name in (hooks or DEFAULT_HOOKS)
                if not _install_one(directory / name, hook_script(name, sys.executable), force)]
     if refused:
         print("some hooks were left alone: rerun with --force to replace them (the old hook "

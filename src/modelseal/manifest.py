@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelseal.errors import ManifestFormatError
@@ -97,6 +97,20 @@ class Manifest:
     @property
     def single_file(self) -> bool:
         return {r.path for r in self.resources} == {SINGLE_FILE_NAME}
+
+    def as_single_file(self, basename: str) -> Manifest:
+        """This statement read as a single-file one when its only file is ``basename``.
+
+        OMS v1.0 section 6.1.2 names a single-file model's one resource by the file's
+        basename; `model_signing` 1.1.1 (and modelseal) write ``.``. Verification accepts
+        both: a statement whose resources all belong to the one file ``basename`` is read
+        as if that file were named ``.``. Any other statement is returned unchanged.
+        """
+        if self.single_file or {r.path for r in self.resources} != {basename}:
+            return self
+        renamed = tuple(replace(r, name=SINGLE_FILE_NAME + r.name[len(basename):])
+                        for r in self.resources)
+        return Manifest(self.name, self.serialization, renamed, self.legacy)
 
     def sorted(self) -> Manifest:
         ordered = tuple(sorted(self.resources, key=Resource.sort_key))

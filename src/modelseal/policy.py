@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -42,6 +43,10 @@ OID_SOURCE_REPOSITORY_DIGEST = _FULCIO + "13"
 OID_SOURCE_REPOSITORY_REF = _FULCIO + "14"
 OID_BUILD_CONFIG_URI = _FULCIO + "18"
 OID_RUN_INVOCATION_URI = _FULCIO + "21"
+
+
+_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
+_Default = TypeVar("_Default")
 
 
 class PolicyViolation(CheckFailed):
@@ -316,7 +321,14 @@ def rule_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
 
 
 def _identity_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
-    identity = facts.identity or ""
+    # a claim the rule names must be present: a missing identity is never "" (which a
+    # permissive regex would match)
+    if rule.identity is None and rule.identity_regex is None:
+        return None
+    identity = facts.identity
+    if identity is None:
+        wanted = rule.identity if rule.identity is not None else rule.identity_regex
+        return f"the certificate names no identity (policy expects {wanted!r})"
     if rule.identity is not None and identity != rule.identity:
         return f"identity {identity!r} does not match policy {rule.identity!r}"
     if rule.identity_regex is not None and not re.fullmatch(rule.identity_regex, identity):
@@ -389,6 +401,8 @@ def ref_matches(wanted: str, actual: str | None) -> bool:
 def _ref_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
     if rule.ref is None:
         return None
+    if facts.source_repository_ref is None:
+        return f"the certificate names no ref (policy expects {rule.ref})"
     if not ref_matches(rule.ref, facts.source_repository_ref):
         return f"ref {facts.source_repository_ref!r} does not match policy {rule.ref!r}"
     return None
@@ -409,7 +423,9 @@ def _gitlab_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
     if rule.gitlab_project is None:
         return None
     host = rule.gitlab_host or DEFAULT_GITLAB_HOST
-    identity = facts.identity or ""
+    if facts.identity is None:
+        return f"the certificate names no identity (policy expects project {rule.gitlab_project})"
+    identity = facts.identity
     if not re.fullmatch(gitlab_identity_pattern(rule), identity):
         config = rule.workflow or DEFAULT_GITLAB_CONFIG
         ref = rule.ref or "REF"
@@ -417,7 +433,11 @@ def _gitlab_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
                 f"'https://{host}/{rule.gitlab_project}//{config}@{ref}'")
     wanted = f"https://{host}/{rule.gitlab_project}"
     actual = facts.source_repository_uri
-    if actual is not None and actual.rstrip("/").casefold() != wanted.casefold():
+    # the identity names where the CI configuration lives, which another project can
+    # provide: only the source repository claim says which project ran
+    if actual is None:
+        return f"the certificate names no source repository (policy expects {wanted})"
+    if actual.rstrip("/").casefold() != wanted.casefold():
         return f"repository {actual!r} does not match policy {wanted!r}"
     return None
 
@@ -433,6 +453,29 @@ def check_not_before(policy: Policy, signed_at: datetime | None, how: str) -> No
     if signed_at < policy.not_before:
         raise PolicyViolation(f"signature made at {format_time(signed_at)} ({how}) is older "
                               f"than policy not_before {limit}")
+
+
+def signing_certificate_problem(leaf: x509.Certificate) -> str | None:
+    """Why ``leaf`` may not sign models, or None: a certificate-method signer needs the
+    codeSigning extended key usage and digitalSignature, and must not be a CA."""
+    if _extension(leaf, x509.BasicConstraints, x509.BasicConstraints(False, None)).ca:
+        return ("it is a CA certificate (basicConstraints CA:TRUE); sign with an "
+                "end-entity code-signing certificate")
+    usage = _extension(leaf, x509.KeyUsage, None)
+    if usage is None or not usage.digital_signature:
+        return "its key usage lacks digitalSignature"
+    extended = _extension(leaf, x509.ExtendedKeyUsage, None)
+    if extended is None or x509.oid.ExtendedKeyUsageOID.CODE_SIGNING not in extended:
+        return "its extended key usage lacks codeSigning"
+    return None
+
+
+def _extension(certificate: x509.Certificate, kind: type[_Ext], default: _Default
+               ) -> _Ext | _Default:
+    try:
+        return certificate.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return default
 
 
 def load_public_keys(paths: Sequence[Path]) -> list[tuple[Path, PublicKeyTypes]]:

@@ -8,6 +8,8 @@ import threading
 import time
 from typing import TextIO
 
+from modelseal.errors import printable
+
 # Below this, hashing is over before a bar would be any use.
 _MIN_BYTES_FOR_BAR = 256 * 1024 * 1024
 _REDRAW_SECONDS = 0.1
@@ -26,7 +28,7 @@ class Progress:
     """Thread-safe byte counter that redraws a one-line bar at most ten times a second."""
 
     def __init__(self, label: str, total_bytes: int, stream: TextIO | None = None) -> None:
-        self._label = label
+        self._label = printable(label)  # a model's name, drawn on a terminal
         self._total = max(total_bytes, 1)
         self._done = 0
         self._stream = stream or sys.stderr

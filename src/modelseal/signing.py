@@ -35,7 +35,7 @@ from modelseal.bundle import (
 from modelseal.engine import HashRun, ManifestStatus, check_target
 from modelseal.errors import CheckFailed, ModelsealError, UsageError
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
-from modelseal.policy import load_certificates
+from modelseal.policy import load_certificates, signing_certificate_problem
 from modelseal.targets import ModelTarget
 
 if TYPE_CHECKING:
@@ -91,10 +91,10 @@ def prepare(target: ModelTarget, *, signature_path: Path | None = None,
     run = HashRun(use_cache=False, progress=progress, extra_ignored_files=(sig_path,),
                   require_content=True)
     status = check_target(target, run)
-    if status.missing and not update_manifest:
-        raise CheckFailed(f"{target.display}: no manifest ({target.manifest_path.name} is "
-                          f"missing); run `modelseal manifest {target.display}` first, or pass "
-                          "--update-manifest")
+    if status.missing:
+        # Nothing was reviewed yet, so there is nothing to contradict: write the manifest
+        # of what is signed (as `model_signing sign` users expect a signature in one step).
+        return PreparedModel(target, status, sig_path, write_manifest=True)
     if status.stale and not update_manifest:
         raise StaleManifest(f"{target.display}: manifest is stale; run `modelseal manifest "
                             f"{target.display}` and commit it, or pass --update-manifest",
@@ -209,6 +209,10 @@ class CertificateSigner:
             raise UsageError(f"{where}: the certificate's public key does not match the "
                              "private key")
         _check_usable_now(certificate, where)
+        problem = signing_certificate_problem(certificate)
+        if problem is not None:
+            raise UsageError(f"{where}: this certificate cannot sign models ({problem}); "
+                             "verification would refuse it")
         self._key = key
         self._chain = [certificate, *chain]
 

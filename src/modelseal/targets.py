@@ -8,7 +8,8 @@ from pathlib import Path
 
 from modelseal.config import CONFIG_NAME, Config, HashOptions, find_config, load_config
 from modelseal.errors import ModelPathError, UsageError
-from modelseal.walk import MANIFEST_NAME, SIGNATURE_NAME
+from modelseal.placement import directory_manifest_path
+from modelseal.walk import SIGNATURE_NAME
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ModelTarget:
     def manifest_path(self) -> Path:
         if self.is_file:
             return self.path.with_name(f"{self.path.name}.manifest.json")
-        return self.path / MANIFEST_NAME
+        return directory_manifest_path(self.path)
 
     @property
     def signature_path(self) -> Path:

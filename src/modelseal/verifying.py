@@ -6,8 +6,10 @@ failed and why, so reports can show every model. It raises only for problems wit
 the run itself (unreadable key files, an invalid policy), which are usage errors.
 
 Files are always re-hashed from disk (never the stat cache), with the serialization
-the signature records. With ``ignore_unsigned_files`` only the files the signature
-names are read, and only after checking that each stays inside the model directory.
+the signature records (never the config's). Only the signature's ``ignore_paths`` and
+the user's ``--ignore`` are skipped. Only files the signature lists are read: others
+are reported as added unread (see scope.py). With ``ignore_unsigned_files`` only the
+files the signature names are listed, each checked to stay inside the model directory.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ from modelseal.bundle import (
     pae_legacy,
     read_bundle_file,
 )
-from modelseal.engine import HashRun, hash_listing, list_target
-from modelseal.errors import CheckFailed, ModelsealError, UsageError
-from modelseal.manifest import Manifest, ManifestDiff, build_manifest, diff_manifests
+from modelseal.engine import HashRun, hash_listing
+from modelseal.errors import CheckFailed, ModelPathError, ModelsealError, UsageError
+from modelseal.manifest import Manifest, ManifestDiff, Serialization
 from modelseal.policy import (
     Policy,
     PolicyViolation,
@@ -53,11 +55,13 @@ from modelseal.policy import (
     load_certificates,
     load_public_keys,
     signer_facts,
+    signing_certificate_problem,
 )
+from modelseal.scope import SignedScope
 from modelseal.signer import SignerInfo, format_time, time_json
 from modelseal.signing import check_ec_key, curve_hash
 from modelseal.targets import ModelTarget
-from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing
+from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, list_model
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
@@ -370,21 +374,22 @@ class Verifier:
                                    "the root in policy.certificate_roots")
         chain = [_load_der_certificate(der) for der in bundle.certificates]
         leaf = chain[0]
-        signed_at = leaf.not_valid_before_utc
-        _verify_chain(leaf, chain[1:], self.roots, signed_at)
+        # A certificate bundle carries no trusted timestamp, so the only time we can
+        # vouch for is now: the leaf and its chain must be valid at verification time.
+        now = datetime.now(timezone.utc)
         _require_code_signing(leaf)
+        _require_valid_at(leaf, now)
+        _verify_chain(leaf, chain[1:], self.roots, now)
         key = check_ec_key(leaf.public_key(), "the signing certificate's key")
         _verify_dsse(key, bundle)
         signer = SignerInfo(
             METHOD_CERTIFICATE, identity=certificate_identity(leaf),
             certificate_subject=leaf.subject.rfc4514_string(),
             certificate_sha256=leaf.fingerprint(hashes.SHA256()).hex())
-        warnings = []
-        if datetime.now(timezone.utc) > leaf.not_valid_after_utc:
-            warnings.append(f"the signing certificate expired on "
-                            f"{format_time(leaf.not_valid_after_utc)}")
-        return _Checked(bundle.payload, signer, None, signed_at, "certificate notBefore",
-                        warnings)
+        # notBefore is the earliest the signature can count from: what `not_before`
+        # policies compare against (a certificate issued before the cut-off is refused)
+        return _Checked(bundle.payload, signer, None, leaf.not_valid_before_utc,
+                        "certificate notBefore")
 
     def _check_sigstore(self, bundle: Bundle) -> _Checked:
         from sigstore.errors import CertValidationError
@@ -441,6 +446,8 @@ class Verifier:
 
     def _check_files(self, target: ModelTarget, signed: Manifest,
                      sig_path: Path) -> ManifestDiff:
+        if target.is_file:
+            signed = signed.as_single_file(target.path.name)  # OMS names it; the reference "."
         if signed.single_file and not target.is_file:
             raise CheckFailed(f"the signature is for a single file (resource "
                               f"'{SINGLE_FILE_NAME}'), but {target.display} is a directory; "
@@ -448,26 +455,40 @@ class Verifier:
         if target.is_file and not signed.single_file and not signed.legacy:
             raise CheckFailed(f"the signature is for a directory, but {target.display} is a "
                               "file")
-        # Skip only what the signature recorded and what --ignore adds: the config's own
-        # `ignore:` may come from the change under review, and must not hide a new file.
-        ignore = (*target.extra_ignore, *self.options.ignore)
-        local = replace(target, options=replace(target.options, ignore=ignore))
-        run = HashRun(use_cache=False, progress=self.options.progress,
-                      extra_ignored_files=(sig_path,), require_content=True)
         serialization = signed.serialization
         if self.options.ignore_unsigned_files:
-            listing = signed_listing(local, signed)
+            listing = signed_listing(target, signed)
         else:
-            listing = list_target(local, run, serialization)
+            listing = self._listing(target, serialization, sig_path)
+        scope = SignedScope(signed)
+        kept = replace(listing, files=tuple(scope.keep(listing.files)))
         # refuses un-smudged LFS pointers with "run git lfs pull", rather than a bare mismatch
-        lfs.pointer_digests(lfs.find_pointers(listing.files), serialization.spec,
+        lfs.pointer_digests(lfs.find_pointers(kept.files), serialization.spec,
                             require_content=True, label=target.display)
-        digests = hash_listing(listing, serialization.spec, run, label=target.display)
-        sizes = {entry.name: entry.size for entry in listing.files}
-        current = build_manifest(signed.name, serialization, digests, sizes)
-        diff = diff_manifests(signed, current, sizes=sizes)
-        # the model's name and recorded ignore list are informative, not signed content
-        return replace(diff, settings=())
+        run = HashRun(use_cache=False, progress=self.options.progress, require_content=True)
+        return scope.diff(hash_listing(kept, serialization.spec, run, label=target.display))
+
+    def _listing(self, target: ModelTarget, serialization: Serialization,
+                 sig_path: Path) -> Listing:
+        """Every file but what the signature records and --ignore adds, with its symlink rule.
+
+        Nothing else is skipped: the config may come from the change under review, and
+        `.git*`, `model.sig` or `model.manifest.json` count only when the signature says
+        so. The bundle being verified is the one exception: it is not a model file.
+        """
+        ignore = (*serialization.ignore_paths, *target.extra_ignore, *self.options.ignore)
+        try:
+            return list_model(target.path, ignore=ignore,
+                              allow_symlinks=serialization.allow_symlinks,
+                              extra_ignored_files=(sig_path,), default_ignores=(),
+                              skip_temp_files=False)
+        except ModelPathError as exc:
+            # the walk's advice (set allow_symlinks in the config) is for signing only
+            link, advice, _ = str(exc).partition("; set 'allow_symlinks: true'")
+            if not advice:
+                raise
+            raise CheckFailed(f"{link}, and the signature does not allow symlinks (it records "
+                              "allow_symlinks: false; the config cannot change that)") from None
 
 
 def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationResult:
@@ -545,8 +566,8 @@ def _verify_dsse(key: ec.EllipticCurvePublicKey, bundle: Bundle) -> None:
 
 def _verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate],
                   roots: list[x509.Certificate], at: datetime) -> None:
-    # Signing certificates from model-signing's own test PKI assert CA:TRUE, which the
-    # WebPKI end-entity profile forbids; the leaf's usage is checked separately instead.
+    # The WebPKI end-entity profile wants a TLS client or server usage; a model signer's
+    # leaf has codeSigning instead, which _require_code_signing checks (with CA:FALSE).
     verifier = (x509_verification.PolicyBuilder()
                 .store(x509_verification.Store(roots))
                 .time(at)
@@ -556,25 +577,26 @@ def _verify_chain(leaf: x509.Certificate, intermediates: list[x509.Certificate],
     try:
         verifier.verify(leaf, intermediates)
     except x509_verification.VerificationError as exc:
-        raise SignatureFailure(f"the certificate chain is not trusted at signing time "
+        raise SignatureFailure(f"the certificate chain is not trusted at verification time "
                                f"{format_time(at)}: {_first_line(exc)}") from None
 
 
+def _require_valid_at(leaf: x509.Certificate, at: datetime) -> None:
+    if at < leaf.not_valid_before_utc:
+        raise SignatureFailure(f"the signing certificate is not valid until "
+                               f"{format_time(leaf.not_valid_before_utc)}")
+    if at > leaf.not_valid_after_utc:
+        raise SignatureFailure(f"the signing certificate expired on "
+                               f"{format_time(leaf.not_valid_after_utc)}; without a trusted "
+                               "timestamp its signature cannot be dated before that, so "
+                               "re-sign with a current certificate")
+
+
 def _require_code_signing(leaf: x509.Certificate) -> None:
-    extensions = leaf.extensions
-    try:
-        if extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if x509.oid.ExtendedKeyUsageOID.CODE_SIGNING in usages:
-            return
-    except x509.ExtensionNotFound:
-        pass
-    raise SignatureFailure("the signing certificate is not allowed to sign (key usage has no "
-                           "digitalSignature and extended key usage no codeSigning)")
+    problem = signing_certificate_problem(leaf)
+    if problem is not None:
+        raise SignatureFailure(f"the signing certificate is not allowed to sign models: "
+                               f"{problem}")
 
 
 def _load_der_certificate(der: bytes) -> x509.Certificate:

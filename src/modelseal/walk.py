@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from modelseal.errors import ModelPathError
+from modelseal.fsio import is_temp_name
 
 SIGNATURE_NAME = "model.sig"
 MANIFEST_NAME = "model.manifest.json"
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
 ALWAYS_IGNORED = (*GIT_PATHS, SIGNATURE_NAME, MANIFEST_NAME)
 SINGLE_FILE_NAME = "."
+MAX_DIRECTORY_DEPTH = 256  # real models nest a few levels; deeper is hostile or broken
 
 
 class FileEntry(NamedTuple):
@@ -54,6 +56,7 @@ class Listing:
     files: tuple[FileEntry, ...]
     ignore_paths: tuple[str, ...]
     single_file: bool
+    skipped_temp_files: tuple[str, ...] = ()  # ours, left by an interrupted write
 
     @property
     def total_size(self) -> int:
@@ -71,11 +74,17 @@ def list_model(
     ignore: Iterable[str] = (),
     allow_symlinks: bool = False,
     extra_ignored_files: Iterable[Path] = (),
+    default_ignores: Iterable[str] = ALWAYS_IGNORED,
+    skip_temp_files: bool = True,
 ) -> Listing:
     """List the files of the model at ``root`` (a directory or a single file).
 
     ``ignore`` holds paths relative to the model; ``extra_ignored_files`` holds
     absolute paths (e.g. a ``--signature`` file) that are skipped if inside the model.
+    ``default_ignores`` are the names skipped (and recorded) when hashing to sign;
+    verification passes none, since it skips only what the signature recorded.
+    ``skip_temp_files`` leaves out our own atomic-write temp files (see fsio.py) at
+    any depth; verification turns it off, so such a name cannot hide a file there.
     """
     root_stat = _lstat(root)
     if stat.S_ISLNK(root_stat.st_mode):
@@ -86,13 +95,15 @@ def list_model(
         return Listing(root, (entry,), (), True)
     if not stat.S_ISDIR(root_stat.st_mode):
         raise ModelPathError(f"{root} is neither a directory nor a regular file")
-    ignored = _ignore_set(root, ignore, extra_ignored_files)
-    files = sorted(_scan(root, root.resolve(), "", ignored, allow_symlinks),
+    ignored = _ignore_set(root, (*default_ignores, *ignore), extra_ignored_files)
+    skipped: list[str] | None = [] if skip_temp_files else None
+    files = sorted(_scan(root, root.resolve(), ignored, allow_symlinks, skipped),
                    key=lambda entry: name_sort_key(entry.name))
     if not files:
         raise ModelPathError(f"model directory {root} contains no files to hash "
                              "(OMS needs at least one)")
-    return Listing(root, tuple(files), tuple(sorted(ignored)), False)
+    return Listing(root, tuple(files), tuple(sorted(ignored)), False,
+                   tuple(sorted(skipped or ())))
 
 
 def _lstat(path: Path) -> os.stat_result:
@@ -112,7 +123,7 @@ def _resolve_root_link(root: Path) -> Path:
 
 
 def _ignore_set(root: Path, ignore: Iterable[str], extra: Iterable[Path]) -> set[str]:
-    ignored = set(ALWAYS_IGNORED) | {_normal(name) for name in ignore if _normal(name)}
+    ignored = {_normal(name) for name in ignore if _normal(name)}
     resolved_root = root.resolve()
     for path in extra:
         try:
@@ -128,29 +139,48 @@ def _normal(relative: str) -> str:
     return "/".join(part for part in parts if part not in ("", "."))
 
 
-def _scan(root: Path, real_root: Path, prefix: str, ignored: set[str],
-          allow_symlinks: bool) -> list[FileEntry]:
+def _scan(root: Path, real_root: Path, ignored: set[str], allow_symlinks: bool,
+          skipped_temp: list[str] | None) -> list[FileEntry]:
+    # A loop over a stack, not recursion: a hostile tree 5000 directories deep must be
+    # one clean error, not a RecursionError. Temp files are skipped (and collected in
+    # ``skipped_temp``) unless it is None.
     found: list[FileEntry] = []
+    pending: list[tuple[str, int]] = [("", 0)]
+    while pending:
+        prefix, depth = pending.pop()
+        if depth > MAX_DIRECTORY_DEPTH:
+            raise ModelPathError(f"{root}: directories nest deeper than {MAX_DIRECTORY_DEPTH} "
+                                 f"levels (under {prefix[:60]}...); a model this deep is "
+                                 "refused")
+        for dirent in _entries(root, prefix):
+            name = f"{prefix}{dirent.name}"
+            if name in ignored:  # ignored directories are never entered, so no prefix test
+                continue
+            if skipped_temp is not None and is_temp_name(dirent.name):
+                skipped_temp.append(name)  # our own in-flight or interrupted write
+                continue
+            _check_portable_name(root, name)
+            st = dirent.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                pending.append((f"{name}/", depth + 1))
+            elif stat.S_ISREG(st.st_mode):
+                found.append(FileEntry.from_stat(name, dirent.path, st))
+            elif stat.S_ISLNK(st.st_mode):
+                found.append(_follow_link(root, real_root, name, Path(dirent.path),
+                                          allow_symlinks))
+            else:
+                raise ModelPathError(f"{dirent.path} is a {_kind(st.st_mode)}; only regular "
+                                     "files can be part of a model (remove it or add it to "
+                                     "'ignore')")
+    return found
+
+
+def _entries(root: Path, prefix: str) -> list[os.DirEntry[str]]:
     try:
-        entries = list(os.scandir(root / prefix if prefix else root))
+        with os.scandir(root / prefix if prefix else root) as entries:
+            return list(entries)
     except OSError as exc:
         raise ModelPathError(f"cannot list {root / prefix}: {exc.strerror}") from None
-    for dirent in entries:
-        name = f"{prefix}{dirent.name}"
-        if name in ignored:  # ignored directories are never entered, so no prefix test
-            continue
-        _check_portable_name(root, name)
-        st = dirent.stat(follow_symlinks=False)
-        if stat.S_ISDIR(st.st_mode):
-            found.extend(_scan(root, real_root, f"{name}/", ignored, allow_symlinks))
-        elif stat.S_ISREG(st.st_mode):
-            found.append(FileEntry.from_stat(name, dirent.path, st))
-        elif stat.S_ISLNK(st.st_mode):
-            found.append(_follow_link(root, real_root, name, Path(dirent.path), allow_symlinks))
-        else:
-            raise ModelPathError(f"{dirent.path} is a {_kind(st.st_mode)}; only regular files "
-                                 "can be part of a model (remove it or add it to 'ignore')")
-    return found
 
 
 def _follow_link(root: Path, real_root: Path, name: str, link: Path,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelseal.ci.inputs import ActionInputs, Policy
+from modelseal.errors import printable
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def display(argv: Sequence[str]) -> str:
 def run_modelseal(argv: Sequence[str], *, cwd: Path, capture: bool = False,
                   env: Mapping[str, str] | None = None) -> Completed:
     """Run ``modelseal ARGV`` with this interpreter; stderr always goes to the log."""
-    print(f"$ {display(argv)}", flush=True)
+    print(f"$ {printable(display(argv))}", flush=True)
     proc = subprocess.run([sys.executable, "-m", "modelseal", *argv], cwd=cwd,
                           stdout=subprocess.PIPE if capture else None, text=True,
                           env=dict(env) if env is not None else None, check=False)

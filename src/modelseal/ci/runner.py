@@ -1,9 +1,11 @@
 """The GitHub Actions runner protocol, as seen from inside a step.
 
-Outputs go to ``$GITHUB_OUTPUT`` in the multiline-safe ``name<<DELIMITER`` form,
-the job summary is appended to ``$GITHUB_STEP_SUMMARY``, annotations are workflow
-commands on stdout. `Context` is the read-only view of the run: event name and
-payload, repository, ref, API URL, workspace and temp directory.
+Outputs go to ``$GITHUB_OUTPUT`` in the multiline-safe ``name<<DELIMITER`` form
+(a random delimiter; every line of a value escaped), the job summary is appended to
+``$GITHUB_STEP_SUMMARY``, annotations are workflow commands on stdout whose title and
+message are escaped, so no text they quote can end the command or start another.
+`Context` is the read-only view of the run: event name and payload, repository, ref,
+API URL, workspace and temp directory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelseal.errors import UsageError
+from modelseal.errors import UsageError, printable
 from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
@@ -23,7 +25,10 @@ PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner's own escaping of a command's data, over `printable` lines (an
+    annotation may hold several lines; a group title is one)."""
+    lines = [printable(line).replace("%", "%25") for line in text.split("\n")]
+    return "%0A".join(lines)
 
 
 def _escape_property(text: str) -> str:
@@ -46,7 +51,11 @@ def end_group() -> None:
 
 
 def format_output(name: str, value: str) -> str:
-    """One ``$GITHUB_OUTPUT`` record; the random delimiter cannot occur in ``value``."""
+    """One ``$GITHUB_OUTPUT`` record; the random delimiter cannot occur in ``value``.
+
+    A value may hold several lines (a list of paths); each is escaped on its own.
+    """
+    value = "\n".join(printable(line) for line in value.split("\n"))
     delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     while delimiter in value:  # pragma: no cover - 128 random bits
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"

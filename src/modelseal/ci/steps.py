@@ -8,7 +8,6 @@ them without guarding against a missing value.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,15 @@ from typing import Any
 from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
 from modelseal.ci.runner import Context, RunnerFiles, annotate
-from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, UsageError
+from modelseal.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ModelsealError,
+    UsageError,
+    printable,
+)
+from modelseal.untrusted import UnsafeJson, loads_json
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -87,6 +94,11 @@ def run(step: Step) -> int:
 # --- sign --------------------------------------------------------------------------
 
 
+def output_lines(items: Sequence[str]) -> str:
+    """A list output: one item per line, each escaped, so no name can add a line."""
+    return "\n".join(printable(item) for item in items)
+
+
 def require_oidc(ctx: Context, env: Mapping[str, str]) -> None:
     """Fail clearly when the job cannot get an OIDC token for keyless signing."""
     if ctx.oidc_available or env.get("SIGSTORE_ID_TOKEN"):
@@ -100,9 +112,9 @@ def load_json(text: str, what: str) -> Any:
     if len(text) > MAX_JSON_BYTES:
         raise UsageError(f"{what} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(text)
-    except ValueError:
-        raise UsageError(f"{what} is not valid JSON") from None
+        return loads_json(text)
+    except UnsafeJson as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -157,16 +169,17 @@ def sign(step: Step) -> StepResult:
     statuses = model_statuses(load_json(before.stdout, "`modelseal verify` output"))
     pending = [s for s in statuses if not s.verified]
     for done in (s for s in statuses if s.verified):
-        print(f"{done.path}: signature already verifies and covers the files; not re-signing")
+        print(f"{printable(done.path)}: signature already verifies and covers the files; "
+              "not re-signing")
     if pending:
         signed = step.modelseal(commands.sign_argv(step.inputs, [s.path for s in pending]))
         if signed.returncode != EXIT_OK:
             return StepResult(signed.returncode, {"verified": "false"})
     signatures = [workspace_relative(s.signature, step.ctx) for s in statuses]
     new = [workspace_relative(s.signature, step.ctx) for s in pending]
-    outputs = {"verified": "true", "signatures": "\n".join(signatures),
-               "signed": "\n".join(new),
-               "upload-paths": "\n".join(signatures) if step.inputs.upload else ""}
+    outputs = {"verified": "true", "signatures": output_lines(signatures),
+               "signed": output_lines(new),
+               "upload-paths": output_lines(signatures) if step.inputs.upload else ""}
     outputs.update(publish_signatures(step, signatures, new, [s.path for s in pending]))
     step.files.add_summary(sign_summary(statuses, pending, outputs))
     return StepResult(EXIT_OK, outputs)
@@ -181,7 +194,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
         if pushed is None:
             print("commit: no signature changed; nothing to push")
         else:
-            print(f"commit: pushed {pushed.commit[:12]} to {pushed.branch}")
+            print(f"commit: pushed {pushed.commit[:12]} to {printable(pushed.branch)}")
             outputs["commit"] = pushed.commit
     if step.inputs.release:
         if step.ctx.release is None:
@@ -189,7 +202,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
                                f"{step.ctx.event_name or 'local'} run", title="modelseal")
         else:
             urls = publish.attach_to_release(signatures, step.ctx, step.token)
-            outputs["release-assets"] = "\n".join(urls)
+            outputs["release-assets"] = output_lines(urls)
             print(f"release: attached {len(urls)} signature(s)")
     return outputs
 
@@ -197,15 +210,18 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
 def sign_summary(statuses: list[ModelStatus], pending: list[ModelStatus],
                  outputs: Mapping[str, str]) -> str:
     """The job summary of a sign step: one row per model."""
+    from modelseal.report.escape import code_span
+
     pending_paths = {s.path for s in pending}
-    rows = [f"| `{s.path}` | {'signed now' if s.path in pending_paths else 'unchanged, kept'} "
-            f"| `{s.signature}` |" for s in statuses]
+    rows = [f"| {code_span(s.path)} | "
+            f"{'signed now' if s.path in pending_paths else 'unchanged, kept'} "
+            f"| {code_span(s.signature)} |" for s in statuses]
     lines = ["## modelseal: signatures", "",
              f"Signed {len(pending)} of {len(statuses)} model(s) with this workflow's "
              "identity (Sigstore keyless).", "", "| model | result | signature |",
              "|---|---|---|", *rows]
     if outputs.get("commit"):
-        lines += ["", f"Pushed in commit `{outputs['commit'][:12]}`."]
+        lines += ["", f"Pushed in commit {code_span(outputs['commit'][:12])}."]
     return "\n".join(lines) + "\n"
 
 
@@ -259,7 +275,7 @@ def verify(step: Step) -> StepResult:
     step.files.add_summary(render_report(document, "github-summary", str(report_json)))
     outputs = {"verified": "true" if is_verified(document) else "false",
                "report-path": str(report_md), "report-json": str(report_json),
-               "signatures": "\n".join(existing_signatures(document, step.ctx))}
+               "signatures": output_lines(existing_signatures(document, step.ctx))}
     outputs.update(post_comment(step, report_json))
     failed = document.get("verdict") == "fail"
     if failed:
@@ -338,7 +354,7 @@ def relay(step: Step) -> StepResult:
     directory = Path(step.inputs.artifact_path or os.environ.get("RUNNER_TEMP", "."))
     report_json = directory / "report.json"
     if not report_json.is_file():
-        print(f"relay: no {report_json}; the verify run posted its comment itself")
+        print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")
         return StepResult()
     done = step.modelseal(commands.relay_argv(directory))
     return StepResult(done.returncode)

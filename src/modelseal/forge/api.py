@@ -115,7 +115,7 @@ class ApiClient:
         if not raw.strip():
             return None
         try:
-            return loads_json(raw)
+            return loads_json(raw)  # an API answer is untrusted: depth-checked
         except ValueError:
             if strict:
                 raise ForgeError(f"response from {self.base_url} is not JSON") from None

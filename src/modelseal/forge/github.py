@@ -1,4 +1,5 @@
-"""GitHub REST: the issue comments of a pull request, and its head commit."""
+"""GitHub REST: the issue comments of a pull request, its head commit, and who the
+token comments as."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from modelseal.forge.sticky import Comment
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
+# The Actions GITHUB_TOKEN is an installation token of the GitHub Actions app: its
+# comments are by this bot, and GET /user refuses it (403, "Resource not accessible
+# by integration").
+ACTIONS_BOT = "github-actions[bot]"
 
 
 class ReadOnlyToken(ForgeError):
@@ -84,6 +89,23 @@ class PullRequestComments:
                              "characters)", 422)
         raise error
 
+    def token_author(self) -> str:
+        """The token's login (GET /user), or the Actions bot for an installation token.
+
+        Another GitHub App's installation token comments as ``APP[bot]``, which GitHub
+        does not reveal to the token: pass ``--author APP[bot]`` for those.
+        """
+        url = self.api.url("/user")
+        reply = self.api.request("GET", url)
+        if reply.status == 200:
+            login = reply.data.get("login") if isinstance(reply.data, dict) else None
+            if isinstance(login, str) and login:
+                return login
+            raise ForgeError(f"GET {url}: no login in the answer")
+        if reply.status == 403 and not _rate_limited(reply):
+            return ACTIONS_BOT
+        raise self.api.error("GET", url, reply)
+
     def head_sha(self) -> str:
         """The pull request's current head commit (to check a relayed report)."""
         url = self.api.url(f"{self._repo_path}/pulls/{self.number}")
@@ -99,7 +121,9 @@ class PullRequestComments:
     def planned_calls(self) -> list[str]:
         """What `upsert` would call, for --dry-run."""
         listing = self.api.url(self.list_path, {"per_page": PER_PAGE})
-        return [f"GET {listing} (following Link rel=\"next\" pages) to find an earlier "
-                "comment that starts with the report marker",
+        return [f"GET {self.api.url('/user')} to learn who the token comments as "
+                f"({ACTIONS_BOT} when it is the Actions GITHUB_TOKEN), unless --author",
+                f"GET {listing} (following Link rel=\"next\" pages) to find an earlier "
+                "comment by that author that starts with the report marker",
                 f"PATCH {self.api.url(self.comment_path('{comment_id}'))} if one is found",
                 f"POST {self.api.url(self.list_path)} otherwise"]

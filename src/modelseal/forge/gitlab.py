@@ -1,4 +1,4 @@
-"""GitLab REST (v4): the notes of a merge request."""
+"""GitLab REST (v4): the notes of a merge request, and who the token writes as."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ class MergeRequestNotes:
                 continue  # "added 1 commit" and the like
             yield _note(item)
 
+    def token_author(self) -> str:
+        """The username of the token's user (a project or group token has a bot user)."""
+        url = self.api.url("/user")
+        reply = self.api.request("GET", url)
+        if reply.status != 200:
+            raise self.api.error("GET", url, reply)
+        username = reply.data.get("username") if isinstance(reply.data, dict) else None
+        if not isinstance(username, str) or not username:
+            raise ForgeError(f"GET {url}: no username in the answer")
+        return username
+
     def create(self, body: str) -> Comment:
         return _note(self._write("POST", self.api.url(self.list_path), body))
 
@@ -69,7 +80,9 @@ class MergeRequestNotes:
     def planned_calls(self) -> list[str]:
         listing = self.api.url(self.list_path, {"per_page": PER_PAGE, "sort": "asc",
                                                 "order_by": "created_at"})
-        return [f"GET {listing} (following X-Next-Page / Link pages) to find an earlier "
-                "note that starts with the report marker",
+        return [f"GET {self.api.url('/user')} to learn who the token writes as, unless "
+                "--author",
+                f"GET {listing} (following X-Next-Page / Link pages) to find an earlier "
+                "note by that user that starts with the report marker",
                 f"PUT {self.api.url(self.note_path('{note_id}'))} if one is found",
                 f"POST {self.api.url(self.list_path)} otherwise"]

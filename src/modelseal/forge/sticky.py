@@ -1,6 +1,12 @@
-"""One sticky comment per report: find our earlier comment by its marker, update it,
-else create one. Works on anything with the `CommentThread` shape (GitHub PR
-comments, GitLab MR notes)."""
+"""One sticky comment per report: find our earlier comment by its marker AND its
+author, update it, else create one. Works on anything with the `CommentThread`
+shape (GitHub PR comments, GitLab MR notes).
+
+Anyone who can comment on a pull request can copy our marker into a comment of
+their own; updating that one would let them choose where the report goes (and
+make a stale or forged text look like ours). So the author must be the identity
+of the token in use, which the thread asks the forge for.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,10 @@ class CommentThread(Protocol):
 
     def update(self, comment_id: int, body: str) -> Comment: ...
 
+    def token_author(self) -> str:
+        """Who comments with the token in use (the forge's login or username)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -49,11 +59,16 @@ def report_key(body: str) -> tuple[bool, str | None]:
     return True, None
 
 
+def same_author(login: str | None, author: str) -> bool:
+    """GitHub logins and GitLab usernames are unique regardless of case."""
+    return login is not None and login.casefold() == author.casefold()
+
+
 def find_own(comments: Iterable[Comment], report_id: str | None,
-             author: str | None = None) -> Comment | None:
-    """The first comment that carries our marker with the same id (and author, if given)."""
+             author: str) -> Comment | None:
+    """The first comment by ``author`` that carries our marker with the same id."""
     for comment in comments:
-        if author is not None and comment.author != author:
+        if not same_author(comment.author, author):
             continue
         is_report, key = report_key(comment.body)
         if is_report and key == report_id:
@@ -63,8 +78,11 @@ def find_own(comments: Iterable[Comment], report_id: str | None,
 
 def upsert(thread: CommentThread, body: str, report_id: str | None,
            author: str | None = None) -> Posted:
-    """Update our earlier comment for ``report_id`` in place, else create one."""
-    existing = find_own(thread.comments(), report_id, author)
+    """Update our earlier comment for ``report_id`` in place, else create one.
+
+    ``author`` (a login the user named) defaults to the token's own identity.
+    """
+    existing = find_own(thread.comments(), report_id, author or thread.token_author())
     if existing is None:
         return Posted("created", thread.create(body))
     return Posted("updated", thread.update(existing.id, body))

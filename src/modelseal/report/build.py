@@ -145,15 +145,13 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
     checks = [_checked(target, run) for target in targets]
     results, notices = verifying.verify_targets(list(targets), options)
     revisions: dict[Path, ModelRevisions] = {}
+    revision_errors: dict[Path, str] = {}
     if base is not None:
-        from modelseal import gitrepo
-
-        compared = gitrepo.compare_revisions(start or Path.cwd(), list(targets), base, head)
-        revisions = {item.target.path: item for item in compared}
+        revisions, revision_errors = _compared(start or Path.cwd(), targets, base, head)
     models = tuple(
         model_report(status, result, revisions.get(result.target.path),
                      verify_command=verify_command([result.target.display], verify_flags),
-                     check_error=error)
+                     check_error=error or revision_errors.get(result.target.path))
         for (status, error), result in zip(checks, results, strict=True))
     report = Report(models=models, base=base, head=head if base is not None else None,
                     report_id=report_id, verify_command=verify_command(all_paths, verify_flags),
@@ -161,12 +159,38 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
     return report, notices
 
 
-def _checked(target: ModelTarget, run: HashRun) -> tuple[ManifestStatus | None, str | None]:
-    """The manifest check, or (None, why) when the committed manifest cannot be read."""
-    from modelseal.engine import check_target
+def _compared(start: Path, targets: Sequence[ModelTarget], base: str, head: str
+              ) -> tuple[dict[Path, ModelRevisions], dict[Path, str]]:
+    """Each model's base..head comparison, and why it failed for the models where it did.
+
+    All models are compared in one pass; only when a manifest at a revision cannot be
+    read (hostile or corrupt) are they compared one by one, to keep the others.
+    """
+    from modelseal import gitrepo
     from modelseal.errors import ManifestFormatError
 
     try:
-        return check_target(target, run), None
-    except ManifestFormatError as exc:
-        return None, str(exc)
+        compared = gitrepo.compare_revisions(start, list(targets), base, head)
+        return {item.target.path: item for item in compared}, {}
+    except ManifestFormatError:
+        pass
+    revisions: dict[Path, ModelRevisions] = {}
+    errors: dict[Path, str] = {}
+    for target in targets:
+        try:
+            for item in gitrepo.compare_revisions(start, [target], base, head):
+                revisions[item.target.path] = item
+        except ManifestFormatError as exc:
+            errors[target.path] = str(exc)
+    return revisions, errors
+
+
+def _checked(target: ModelTarget, run: HashRun) -> tuple[ManifestStatus | None, str | None]:
+    """The manifest check, or (None, why) when it failed for this model alone (an
+    unreadable or hostile manifest or tree), so the other models are still reported."""
+    from modelseal.engine import ModelFailure, check_target, isolated
+
+    result = isolated(check_target, target, run)
+    if isinstance(result, ModelFailure):
+        return None, result.message
+    return result, None

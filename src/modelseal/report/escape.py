@@ -1,9 +1,11 @@
-"""Escaping for everything user-controlled (file names, identities, messages).
+"""Escaping for the report's markup formats: markdown (comments and job summaries),
+HTML inside markdown, and XML.
 
 A pull request author chooses file names, and a signer's identity comes from a
 certificate: none of it may break a table, open an HTML tag, fake the report's
-marker, ping people, or move a terminal's cursor. Each output context has its own
-function; the renderers apply one of them to every value a template prints.
+marker or ping people. Every function here starts from `errors.printable`, the one
+escaping function for terminal and log text, and adds its format's own escaping; this
+module is the only way a value reaches markdown.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ WORD_JOINER = "\u2060"
 _REPLACEMENT = "\ufffd"
 
 
-visible = printable  # line breaks shown as a symbol, other invisible controls replaced
-
 
 def markdown_text(text: object) -> str:
     """Inline markdown that renders as exactly ``text``: no markup, HTML or mentions."""
@@ -37,12 +37,12 @@ def markdown_text(text: object) -> str:
             return "@" + WORD_JOINER
         return "\\" + char
 
-    return _MARKDOWN_SPECIAL.sub(escape, visible(text))
+    return _MARKDOWN_SPECIAL.sub(escape, printable(text))
 
 
 def code_span(text: object, *, in_table: bool = True) -> str:
     """``text`` as an inline code span, safe inside a table cell when ``in_table``."""
-    value = visible(text)
+    value = printable(text)
     if not value:
         return "(empty)"
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
@@ -56,12 +56,12 @@ def code_span(text: object, *, in_table: bool = True) -> str:
 
 def html_text(text: object) -> str:
     """Text for an HTML context (a ``<summary>``): entities, no line breaks or mentions."""
-    return html.escape(visible(text), quote=True).replace("@", "@" + WORD_JOINER)
+    return html.escape(printable(text), quote=True).replace("@", "@" + WORD_JOINER)
 
 
 def code_block(text: object, info: str = "") -> str:
     """A fenced code block holding ``text`` (one line per line, controls made visible)."""
-    lines = [visible(line) for line in str(text).splitlines()] or [""]
+    lines = [printable(line) for line in str(text).splitlines()] or [""]
     body = "\n".join(lines)
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -77,17 +77,13 @@ def markdown_link(text: object, url: str | None) -> str:
     return code_span(url)
 
 
-def terminal_text(text: object) -> str:
-    """Text safe to print on a terminal: no escape sequences, no line breaks."""
-    return visible(text)
-
-
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def xml_text(text: object) -> str:
-    """Text an XML 1.0 document may hold (markup is escaped by the template engine)."""
-    return _XML_INVALID.sub(_REPLACEMENT, str(text))
+    """Printable text an XML 1.0 document may hold (markup is escaped by the template
+    engine); a JUnit file is also printed to logs."""
+    return _XML_INVALID.sub(_REPLACEMENT, printable(text))
 
 
 def shell_command(words: list[str]) -> str:

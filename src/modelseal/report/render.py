@@ -11,7 +11,6 @@ template, and are shrunk to the forge's size limit by leaving out per-file detai
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal.errors import UsageError
+from modelseal.errors import UsageError, printable, safe_json
 from modelseal.progress import human_size
 from modelseal.report import escape
 from modelseal.report.model import FileChange, FileChanges, ModelReport, Report, Severity
@@ -97,7 +96,7 @@ def render(report: Report, fmt: str, *, template: Path | None = None,
     if fmt == "json":
         if template is not None:
             raise UsageError("--template does not apply to --format json")
-        return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return safe_json(report.to_json()) + "\n"
     if fmt not in _TEMPLATES:
         raise UsageError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
     loaded = _load_template(fmt, template)
@@ -165,7 +164,7 @@ def _escaper(fmt: str) -> Callable[[object], str]:
         return escape.markdown_text
     if fmt == "junit":
         return lambda value: str(escape_xml(escape.xml_text(value)))
-    return escape.terminal_text
+    return printable
 
 
 def escape_xml(text: str) -> str:
@@ -259,7 +258,7 @@ def _context(report: Report, step: Detail, limit: Limit | None, color: bool) -> 
         return style(_TEXT_MARKS[model.severity], model.severity)
 
     def style(text: object, how: Severity | str) -> Any:
-        safe = escape.terminal_text(text)
+        safe = printable(text)
         return Markup(f"\x1b[{_COLORS[how]}m{safe}\x1b[0m" if color else safe)
 
     hidden_files = sum(shown(m.changes).hidden + shown(m.mismatch).hidden

@@ -1,4 +1,4 @@
-"""The Hugging Face hub cache, and folders made by `hf download --local-dir`.
+"""The Hugging Face hub cache (`verify --hf-cache`).
 
 Cache layout (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`):
 `models--ORG--NAME/refs/<branch>` holds a commit hash, `snapshots/<commit>/...` holds
@@ -18,6 +18,8 @@ from modelseal.stores.common import StoreError, StoreNotFound, read_bounded, saf
 from modelseal.stores.source import StoreModel, file_entry, sorted_entries
 from modelseal.walk import FileEntry
 
+# hub bookkeeping, skipped in --hf-cache mode only; a plain folder made by
+# `hf download --local-dir` skips it only when the signature records it or --ignore says so
 LOCAL_DIR_METADATA = ".cache/huggingface"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _REPO_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
@@ -64,7 +66,8 @@ def open_snapshot(reference: str, root: Path | None = None) -> StoreModel:
     if not files:
         raise StoreError(f"{label}: snapshot {commit} holds no files")
     name = repo_id.rsplit("/", 1)[-1]
-    return StoreModel(f"{label} ({commit[:12]})", name, repo, files)
+    return StoreModel(f"{label} ({commit[:12]})", name, repo, files,
+                      store_ignores=(LOCAL_DIR_METADATA,))
 
 
 def resolve_revision(repo: Path, revision: str, label: str) -> str:
@@ -119,9 +122,3 @@ def _follow(link: Path, name: str, blobs: Path, label: str) -> FileEntry:
     if not stat.S_ISREG(st.st_mode):
         raise StoreError(f"{label}: {name}: blob {target} is not a regular file")
     return file_entry(name, target, st)
-
-
-def local_dir_ignores(path: Path) -> tuple[str, ...]:
-    """`.cache/huggingface` when ``path`` is an `hf download --local-dir` folder."""
-    marker = path / ".cache" / "huggingface"
-    return (LOCAL_DIR_METADATA,) if marker.is_dir() and not marker.is_symlink() else ()

@@ -4,8 +4,10 @@ A layout (what `oras cp --to-oci-layout`, `skopeo copy ... oci:DIR:TAG` and modc
 write) is `oci-layout`, `index.json` and `blobs/<alg>/<hex>`. The manifest's layers
 map to model files through `org.cncf.model.filepath` (older artifacts:
 `org.cnai.model.filepath`). A raw layer is the file itself; tar layers hold the files
-as members. Blob names are never trusted: every byte is re-hashed and compared with
-the signature.
+as members. A layer with a file-path annotation is a model file whatever its media
+type says (only a tar type makes it an archive): an "empty" or "signature" type does
+not keep it from being checked. Blob names are never trusted: every byte is re-hashed
+and compared with the signature.
 """
 
 from __future__ import annotations
@@ -219,15 +221,16 @@ def _add_layer(found: _Collector, index: int, layer: dict[str, Any], fallback: s
     media_type = layer.get("mediaType")
     if not isinstance(media_type, str):
         raise StoreError(f"{found.label}: layer {index} has no mediaType")
-    kind = layer_kind(media_type)
     path = layer_path(layer, f"{found.label}: layer {index}")
     where = f"{found.label}: layer {index}" + (f" ({path})" if path else "")
+    kind = _annotated_kind(media_type) if path is not None else layer_kind(media_type)
     if kind == SKIP:
         return
     blob = found.blobs.path(layer.get("digest"), where)
-    if kind == SIGNATURE or (kind == RAW and path == "model.sig"):
+    if media_type.startswith(BUNDLE_MEDIA_PREFIX) or (kind == RAW and path == "model.sig"):
         found.signature = _signature_blob(found, blob, where)
-        return
+        if path is None:
+            return
     regular = regular_blob(blob, found.blobs.root, where)
     if kind != RAW:
         found.archives.append(TarLayer(blob, kind, f"{where} [{media_type}]"))
@@ -241,6 +244,20 @@ def _add_layer(found: _Collector, index: int, layer: dict[str, Any], fallback: s
     seen.add(path)
     found.files.append(file_entry(path, blob, regular))
     found.media_types[path] = media_type
+
+
+def _annotated_kind(media_type: str) -> str:
+    """A layer that names a model file is that file (or a tar of it), whatever its type.
+
+    Runtimes unpack layers by their file-path annotation, so a type that claims
+    "empty", "signature" or something unknown must not keep the bytes from being
+    checked: anything but a tar type is the file itself.
+    """
+    try:
+        kind = layer_kind(media_type)
+    except UnsupportedLayer:
+        return RAW
+    return RAW if kind in (SKIP, SIGNATURE) else kind
 
 
 def _signature_blob(found: _Collector, blob: Path, where: str) -> Path:

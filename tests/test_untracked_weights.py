@@ -1,0 +1,74 @@
+"""No model left untracked: weight files outside every tracked model are named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelseal.weights import untracked_weight_dirs
+from tests.git_helpers import (
+    Git,
+    add_model,
+    configure,
+    git_home_fixture,  # noqa: F401 (fixture)
+    repo_fixture,  # noqa: F401 (fixture)
+)
+
+
+def _tracked_repo(repo: Git, *, strict: bool = False) -> None:
+    add_model(repo, "models/a")
+    configure(repo, ["models/a"], "policy:\n  strict: true\n" if strict else "")
+    assert repo.modelseal("manifest").returncode == 0
+
+
+def test_check_names_the_directory_of_untracked_weights(repo: Git) -> None:
+    _tracked_repo(repo)
+    repo.write("models/new/model.safetensors", b"w" * 10)
+    repo.write("models/new/config.json", "{}")
+    repo.write(".venv-like/.hidden/x.bin", b"x")  # hidden: skipped
+    result = repo.modelseal("check")
+    assert result.returncode == 0, result.stderr  # a warning, not a failure
+    assert "modelseal: warning: models/new/ holds 1 weight file no tracked model covers " \
+           "(model.safetensors)" in result.stderr
+    assert ".hidden" not in result.stderr
+    data = json.loads(repo.modelseal("check", "--format", "json").stdout)
+    assert data["untracked_weights"] == [{"directory": "models/new",
+                                          "files": ["model.safetensors"]}]
+    assert data["ok"] is True
+    # an explicit PATH checks that model only
+    assert "no tracked model" not in repo.modelseal("check", "models/a").stderr
+
+
+def test_check_fails_on_untracked_weights_under_strict(repo: Git) -> None:
+    _tracked_repo(repo, strict=True)
+    assert repo.modelseal("check").returncode == 0
+    repo.write("extra/w.gguf", b"w")
+    result = repo.modelseal("check")
+    assert result.returncode == 1
+    assert "modelseal: error: extra/ holds 1 weight file" in result.stderr
+    assert json.loads(repo.modelseal("check", "--format", "json").stdout)["ok"] is False
+
+
+def test_manifest_hook_names_staged_weights_outside_every_model(repo: Git) -> None:
+    _tracked_repo(repo)
+    repo("add", "-A")
+    repo.commit("tracked")
+    repo.write("stray/a.bin", b"a")
+    repo.write("stray/b.pt", b"b")
+    repo("add", "-A")
+    result = repo.modelseal("hook", "manifest", "stray/a.bin", "stray/b.pt")
+    assert "stray/ holds 2 weight files no tracked model covers (a.bin, b.pt)" in result.stderr
+    assert result.returncode == 0  # warn only
+    configure(repo, ["models/a"], "policy:\n  strict: true\n")
+    repo("add", "-A")
+    strict = repo.modelseal("hook", "manifest", "stray/a.bin")
+    assert strict.returncode == 1 and "modelseal: error: stray/" in strict.stderr
+
+
+def test_weights_inside_a_model_or_a_glob_model_are_covered(tmp_path: Path) -> None:
+    for name in ("models/a/w.bin", "models/a/sub/x.onnx", "top.gguf", "node_modules/p/x.bin"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    found = untracked_weight_dirs(tmp_path, [tmp_path / "models" / "a"])
+    assert found == {".": ["top.gguf"]}
+    assert untracked_weight_dirs(tmp_path, [tmp_path]) == {}
