@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import functools
 import gzip
 import hashlib
 import io
@@ -451,11 +452,30 @@ OCI_MANIFEST, OCI_INDEX = _oci_documents()
 
 
 def _read_store_model(model: Any) -> Any:
-    """Read a store model to the last byte: hash every file and tar member (as sign does;
-    verify reads the same way, but only what a signature lists)."""
+    """Read a store model as sign does (every file and tar member), then as verify does
+    (what a signature of the unchanged store lists, compared with the store)."""
     from modelseal.manifest import Serialization
+    from modelseal.verifying import VerifyOptions
 
-    return model.manifest(Serialization())
+    manifest = outcome(model.manifest, Serialization())
+    for only_signed in (False, True):
+        outcome(model.check_files, _signed_store_manifest(),
+                VerifyOptions(ignore_unsigned_files=only_signed))
+    if isinstance(manifest, ModelsealError):
+        raise manifest
+    return manifest
+
+
+@functools.cache
+def _signed_store_manifest() -> Any:
+    """The manifest of the unchanged OCI layout: what its signature would list."""
+    from modelseal.manifest import Serialization
+    from modelseal.stores.oci import Reference, open_layout
+
+    with tempfile.TemporaryDirectory() as folder:
+        layout = _oci_layout(Path(folder), json.dumps(OCI_INDEX).encode(),
+                             json.dumps(OCI_MANIFEST).encode())
+        return open_layout(Reference(layout, "v1")).manifest(Serialization())
 
 
 def _oci_layout(folder: Path, index: bytes, manifest: bytes) -> Path:
@@ -470,6 +490,24 @@ def _oci_layout(folder: Path, index: bytes, manifest: bytes) -> Path:
     (layout / "index.json").write_bytes(index.replace(b"sha256:" + b"0" * 64, digest.encode())
                                         .replace(b"%d" % _SIZE_MARK, b"%d" % len(manifest)))
     return layout
+
+
+def test_trust_fuzz_store_harness_unchanged_layout_matches(tmp_path: Path) -> None:
+    """The store harness is honest: the unchanged layout matches its own manifest, and
+    a changed blob does not."""
+    from modelseal.stores.oci import Reference, open_layout
+    from modelseal.verifying import VerifyOptions
+
+    layout = _oci_layout(tmp_path, json.dumps(OCI_INDEX).encode(),
+                         json.dumps(OCI_MANIFEST).encode())
+    signed = _signed_store_manifest()
+    assert {r.path for r in signed.resources} == {"model.safetensors", "README.md"}
+    model = open_layout(Reference(layout, "v1"))
+    assert model.check_files(signed, VerifyOptions()).empty
+    blob = layout / "blobs" / "sha256" / hashlib.sha256(b"weights").hexdigest()
+    blob.write_bytes(b"WEIGHTS")
+    changed = open_layout(Reference(layout, "v1"))
+    assert changed.check_files(signed, VerifyOptions()).modified == ("model.safetensors",)
 
 
 @FUZZ
