@@ -938,6 +938,34 @@ def test_trust_fuzz_regression_dmr_entry_without_id(tmp_path: Path) -> None:
     assert "id" in str(_clean(dmr.open_model, "ai/x", tmp_path))
 
 
+@pytest.mark.parametrize("gitlab", [False, True])
+def test_trust_fuzz_regression_comment_author_not_a_string(forges: dict[str, Any],
+                                                           gitlab: bool) -> None:
+    """A listed comment whose author login is a list: comparing it with the token's
+    login raised AttributeError ('list' has no casefold); now it is simply not ours."""
+    from modelseal.forge import github
+    from modelseal.forge import gitlab as gitlab_api
+    from modelseal.forge.sticky import upsert
+
+    served = forges["gitlab" if gitlab else "github"]
+    served.threads.clear()
+    served.users["t"] = "modelseal-bot"
+    ours = "<!-- modelseal-report -->\nold"
+    if gitlab:
+        served.threads["acme/models!7"] = [{"id": 31, "body": ours, "system": False,
+                                             "author": {"username": ["modelseal-bot"]}}]
+        notes: Any = gitlab_api.MergeRequestNotes(
+            gitlab_api.client(f"{served.base_url}/api/v4", "t", timeout=5), "acme/models", 7)
+    else:
+        served.threads["acme/models#7"] = [{"id": 31, "body": ours,
+                                             "user": {"login": ["modelseal-bot"]}}]
+        notes = github.PullRequestComments(github.client(served.base_url, "t", timeout=5),
+                                           "acme/models", 7)
+    posted = outcome(upsert, notes, "<!-- modelseal-report -->\nnew", None)
+    assert not isinstance(posted, ModelsealError), posted
+    assert posted.action == "created" and posted.comment.id != 31
+
+
 @pytest.mark.parametrize("reader", ["forge.env.read_event", "ci.runner.load_event"])
 def test_trust_fuzz_regression_deep_event(tmp_path: Path, reader: str) -> None:
     import importlib
