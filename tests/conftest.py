@@ -87,3 +87,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if os.environ.get("CI") and report.skipped and "../shared" not in str(report.longrepr):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (install it in .ci/run): {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real `docker-registry` on 127.0.0.1 (plain HTTP), one per test process."""
+    from tests.registry_server import start_registry
+
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    server = start_registry(tmp_path_factory.mktemp("registry"))
+    yield server
+    server.stop()

@@ -26,19 +26,23 @@ EXPORT_FORMATS = ("cncf-annotations", "oci-descriptors", "ollama-signature")
 _EXPORT_EXAMPLES = """\
   modelseal export --format cncf-annotations models/bert
   modelseal export --format oci-descriptors models/bert > layers.json
+  modelseal export --format oci-descriptors oci://registry.example/acme/bert:v1
   modelseal export --format ollama-signature --ollama llama3.2:1b --signature llama.sig \\
       --key signer-pub.pem"""
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `export` on the main parser's subcommands."""
-    from modelseal import cli, cli_signing
+    """Register `export` (and the registry commands `attach`, `push`)."""
+    from modelseal import cli, cli_registry, cli_signing
+
+    cli_registry.add_commands(commands)
 
     sub = cli._subparser(commands, "export",
                          "describe a model for packaging tools and runtimes (JSON on stdout)",
                          _EXPORT_EXAMPLES, run_export)
     sub.add_argument("path", nargs="?", metavar="PATH",
-                     help="model directory or single file (cncf-annotations, oci-descriptors)")
+                     help="model directory or single file (cncf-annotations, oci-descriptors),"
+                          " or a registry model oci://REF or ollama://REF (every format)")
     sub.add_argument("--format", required=True, choices=EXPORT_FORMATS,
                      help="cncf-annotations: ModelPack layer annotations per file; "
                           "oci-descriptors: OCI layer descriptors per file; ollama-signature: "
@@ -52,6 +56,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="do not refresh the Sigstore trusted root; use the embedded one")
     sub.add_argument("--trust-config", type=Path, metavar="JSON",
                      help="Sigstore trust config or trusted root of a private instance")
+    cli_registry.add_transport_options(sub)
 
 
 def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentParser) -> None:
@@ -73,10 +78,20 @@ def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentPa
     sign.add_argument("--ollama", metavar="NAME[:TAG]",
                       help="sign a model in Ollama's store (resources named by media type; "
                            "needs --signature FILE)")
+    from modelseal import cli_registry
+
+    verify.add_argument("--pull", type=Path, metavar="DIR",
+                        help="with an oci:// PATH: once verified, download exactly the verified "
+                             "files into DIR (a new directory, written atomically)")
+    cli_registry.add_transport_options(verify)
+    cli_registry.add_transport_options(sign)
 
 
 def store_requested(args: argparse.Namespace) -> bool:
-    return any(getattr(args, option, None) for option in STORE_OPTIONS)
+    from modelseal import cli_registry
+
+    return any(getattr(args, option, None) for option in STORE_OPTIONS) or \
+        cli_registry.registry_paths(args) or getattr(args, "pull", None) is not None
 
 
 def open_store(args: argparse.Namespace) -> StoreModel:
@@ -113,9 +128,14 @@ def _no_paths(args: argparse.Namespace) -> None:
 
 def run_verify_store(args: argparse.Namespace) -> int:
     """`verify` of a model in a store: bundle -> signature -> policy -> blobs re-hashed."""
-    from modelseal import cli_signing, console, verifying
+    from modelseal import cli_registry, cli_signing, console, verifying
     from modelseal.targets import load_nearest_config
 
+    if cli_registry.registry_paths(args) and not any(getattr(args, o, None)
+                                                     for o in STORE_OPTIONS):
+        return cli_registry.run_verify_registry(args)
+    if args.pull is not None:
+        raise UsageError("--pull is for registry models (verify oci://REF --pull DIR)")
     _no_paths(args)
     model = open_store(args)
     signature = args.signature or model.signature
@@ -139,10 +159,12 @@ def run_verify_store(args: argparse.Namespace) -> int:
 
 def run_sign_store(args: argparse.Namespace) -> int:
     """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
-    from modelseal import cli_signing
+    from modelseal import cli_registry, cli_signing
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
 
+    if cli_registry.registry_paths(args) and not args.ollama:
+        return cli_registry.run_sign_registry(args)
     _no_paths(args)
     if args.signature is None:
         raise UsageError("sign --ollama needs --signature FILE (Ollama's store has no place "
@@ -167,8 +189,11 @@ def _sign_one(signer: Signer, statement: str) -> bytes:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from modelseal import console
+    from modelseal import cli_registry, console
 
+    if args.path is not None and cli_registry.registry_paths(argparse.Namespace(
+            paths=[args.path])):
+        return cli_registry.run_export_registry(args)
     if args.format == "ollama-signature":
         return _export_ollama_signature(args)
     if args.path is None:

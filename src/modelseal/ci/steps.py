@@ -159,6 +159,12 @@ def presign_inputs(inputs: ActionInputs, ctx: Context) -> ActionInputs:
 
 def sign(step: Step) -> StepResult:
     """Sign every model whose signature is missing or no longer matches; publish them."""
+    from modelseal.ci import registry_refs
+
+    if registry_refs.split_paths(step.inputs.paths)[1]:
+        raise UsageError("the sign step signs directories; for a registry model sign the "
+                         "directory, then `modelseal push` it (which attaches model.sig), as "
+                         "examples/github/publish-oci.yml does")
     require_oidc(step.ctx, step.env)
     if step.inputs.commit:
         publish.require_branch(step.ctx)  # before signing, not after
@@ -260,7 +266,29 @@ def render_report(document: Any, fmt: str, source: str) -> str:
 
 
 def verify(step: Step) -> StepResult:
-    """Report on every model; summary, comment and outputs; fail per the policy."""
+    """Report on every model; summary, comment and outputs; fail per the policy.
+
+    `oci://` and `ollama://` paths are verified in the registry (registry_refs);
+    a reference that does not verify fails the step, even for `command: report`.
+    """
+    from modelseal.ci import registry_refs
+
+    local, references = registry_refs.split_paths(step.inputs.paths)
+    if not references:
+        return verify_local(step)
+    results = registry_refs.verify_references(step, references)
+    step.files.add_summary(registry_refs.summary(results))
+    result = verify_local(replace(step, inputs=replace(step.inputs, paths=local))) if local \
+        else StepResult(EXIT_OK, {"verified": "true"})
+    if not all(r.ok for r in results):
+        annotate("error", "a registry model did not verify: " + ", ".join(
+            r.reference for r in results if not r.ok), title="modelseal")
+        result = StepResult(EXIT_FAILED, {**result.outputs, "verified": "false"})
+    return result
+
+
+def verify_local(step: Step) -> StepResult:
+    """Report on the local models (one hashing pass), as `modelseal report` sees them."""
     report_json = step.out_dir / "report.json"
     report_json.unlink(missing_ok=True)
     done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))

@@ -40,6 +40,8 @@ REF_NAME = "org.opencontainers.image.ref.name"
 MODEL_ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 MODEL_CONFIG_TYPE = "application/vnd.cncf.model.config.v1+json"
 FILEPATH_KEYS = ("org.cncf.model.filepath", "org.cnai.model.filepath")
+TITLE = "org.opencontainers.image.title"  # ORAS names each pushed file with it
+ORAS_UNPACK = "io.deis.oras.content.unpack"  # ORAS marks the directories it tarred
 BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
 MAX_LAYERS = 100_000
 RAW = "raw"
@@ -221,9 +223,8 @@ def _add_layer(found: _Collector, index: int, layer: dict[str, Any], fallback: s
     media_type = layer.get("mediaType")
     if not isinstance(media_type, str):
         raise StoreError(f"{found.label}: layer {index} has no mediaType")
-    path = layer_path(layer, f"{found.label}: layer {index}")
+    kind, path = classify_layer(layer, media_type, f"{found.label}: layer {index}")
     where = f"{found.label}: layer {index}" + (f" ({path})" if path else "")
-    kind = _annotated_kind(media_type) if path is not None else layer_kind(media_type)
     if kind == SKIP:
         return
     blob = found.blobs.path(layer.get("digest"), where)
@@ -265,6 +266,32 @@ def _signature_blob(found: _Collector, blob: Path, where: str) -> Path:
         raise StoreError(f"{where}: the artifact carries more than one signature layer")
     regular_blob(blob, found.blobs.root, where)
     return blob
+
+
+def classify_layer(layer: dict[str, Any], media_type: str, where: str) -> tuple[str, str | None]:
+    """(kind, model path) of a layer, for layouts and registries alike.
+
+    ModelPack layers name their file with `org.cncf.model.filepath`; such a layer is
+    that file, or a tar of it when its type says tar (see `_annotated_kind`). Plain
+    ORAS artifacts name it with the title: ORAS types a pushed file
+    `application/vnd.oci.image.layer.v1.tar` although the blob is the raw file, and
+    tars only directories, which it marks for unpacking; so a titled layer without
+    that mark is the raw file whatever its media type says.
+    """
+    path = layer_path(layer, where)
+    if path is not None:
+        return _annotated_kind(media_type), path
+    annotations = layer.get("annotations")
+    if not isinstance(annotations, dict) or TITLE not in annotations:
+        return layer_kind(media_type), None
+    title = safe_name(annotations[TITLE], f"{where}: annotation {TITLE}")
+    if annotations.get(ORAS_UNPACK) == "true":
+        kind = layer_kind(media_type)
+        if kind in (RAW, SIGNATURE, SKIP):
+            raise UnsupportedLayer(f"{where}: ORAS marks {title!r} for unpacking, but its "
+                                   f"media type {media_type!r} is not a tar archive")
+        return kind, None  # members carry their own paths, under the directory's name
+    return RAW, title
 
 
 def layer_path(layer: dict[str, Any], where: str) -> str | None:

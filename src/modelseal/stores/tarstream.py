@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from modelseal.stores.common import StoreError, UnsupportedLayer, safe_name
 from modelseal.untrusted import READ_FLAGS
@@ -40,7 +40,13 @@ class Member:
 
     name: str
     size: int
-    stream: CheckedStream
+    stream: Readable
+
+
+class Readable(Protocol):
+    """What a member's bytes offer: ``read``, once, from start to end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class CheckedStream:
@@ -96,13 +102,13 @@ def _zstd_module() -> Any:
 
 
 @contextmanager
-def _decompressed(raw: IO[bytes], layer: TarLayer) -> Iterator[IO[bytes]]:
-    if layer.compression != ZSTD:
+def _decompressed(raw: IO[bytes], compression: str, label: str) -> Iterator[IO[bytes]]:
+    if compression != ZSTD:
         yield raw
         return
     module = _zstd_module()
     if module is None:
-        raise UnsupportedLayer(f"{layer.label} is tar+zstd, and this Python has no zstd decoder "
+        raise UnsupportedLayer(f"{label} is tar+zstd, and this Python has no zstd decoder "
                                "(use Python 3.14+, or pip install zstandard)")
     if module.__name__ == "zstandard":
         reader: IO[bytes] = module.ZstdDecompressor().stream_reader(raw)
@@ -118,14 +124,19 @@ def iter_members(layer: TarLayer) -> Iterator[Member]:
         fd = os.open(layer.blob, READ_FLAGS)
     except OSError as exc:
         raise StoreError(f"{layer.label}: cannot open blob {layer.blob}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as raw:
+        yield from stream_members(raw, layer.compression, layer.label)
+
+
+def stream_members(raw: IO[bytes], compression: str, label: str) -> Iterator[Member]:
+    """The regular files of a tar layer read from ``raw`` (a file or a registry download)."""
     with ExitStack() as stack:
-        raw = stack.enter_context(os.fdopen(fd, "rb"))
-        stream = stack.enter_context(_decompressed(raw, layer))
+        stream = stack.enter_context(_decompressed(raw, compression, label))
         try:
-            archive = stack.enter_context(_open_tar(stream, layer.compression == GZIP))
-            yield from _members(archive, layer)
+            archive = stack.enter_context(_open_tar(stream, compression == GZIP))
+            yield from _members(archive, label)
         except _decoder_errors() as exc:
-            raise _corrupt(layer.label, exc) from None
+            raise _corrupt(label, exc) from None
 
 
 def _open_tar(stream: IO[bytes], gzipped: bool) -> tarfile.TarFile:
@@ -134,18 +145,18 @@ def _open_tar(stream: IO[bytes], gzipped: bool) -> tarfile.TarFile:
     return tarfile.open(fileobj=stream, mode="r|")
 
 
-def _members(archive: tarfile.TarFile, layer: TarLayer) -> Iterator[Member]:
+def _members(archive: tarfile.TarFile, label: str) -> Iterator[Member]:
     for info in archive:
         if info.isdir():
             continue
-        name = member_name(info.name, layer.label)
+        name = member_name(info.name, label)
         if not info.isreg():
-            raise StoreError(f"{layer.label}: {name!r} is a {_kind(info)}, not a regular file; "
+            raise StoreError(f"{label}: {name!r} is a {_kind(info)}, not a regular file; "
                              "links and devices in a layer cannot be verified")
         stream = archive.extractfile(info)
         if stream is None:  # pragma: no cover - isreg() members always have data
-            raise StoreError(f"{layer.label}: cannot read {name!r}")
-        yield Member(name, info.size, CheckedStream(stream, f"{layer.label}: {name!r}"))
+            raise StoreError(f"{label}: cannot read {name!r}")
+        yield Member(name, info.size, CheckedStream(stream, f"{label}: {name!r}"))
 
 
 def member_name(raw: str, where: str) -> str:

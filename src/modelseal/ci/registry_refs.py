@@ -1,0 +1,78 @@
+"""Registry models in the action's `paths`: `oci://` and `ollama://` references.
+
+The verify and report steps hand local paths to `modelseal report` as before and
+verify each reference with `modelseal verify REF --format json` and the same policy
+inputs; a reference that does not verify fails the step. The job summary gets one row
+per reference, with the pinned `HOST/REPO@sha256:...` to pull.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelseal.ci import commands
+from modelseal.ci.inputs import ActionInputs
+from modelseal.errors import EXIT_OK
+from modelseal.report.escape import code_span, markdown_text
+
+if TYPE_CHECKING:
+    from modelseal.ci.steps import Step
+
+SCHEMES = ("oci://", "ollama://")
+
+
+def split_paths(paths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(local paths, registry references), each in the given order."""
+    refs = tuple(p for p in paths if p.startswith(SCHEMES))
+    return tuple(p for p in paths if not p.startswith(SCHEMES)), refs
+
+
+def verify_argv(inputs: ActionInputs, reference: str) -> list[str]:
+    return ["verify", *commands.config_args(inputs), *commands.policy_args(inputs.policy),
+            *commands.trust_args(inputs), "--no-progress", "--format", "json",
+            *commands.path_args([reference])]
+
+
+@dataclass(frozen=True)
+class RegistryResult:
+    reference: str
+    ok: bool
+    pinned: str
+    message: str
+
+
+def verify_references(step: Step, references: Sequence[str]) -> list[RegistryResult]:
+    return [_verify_one(step, reference) for reference in references]
+
+
+def _verify_one(step: Step, reference: str) -> RegistryResult:
+    done = step.modelseal(verify_argv(step.inputs, reference), capture=True)
+    model = _first_model(done.stdout)
+    if model is None:
+        return RegistryResult(reference, False, "", "could not be verified (see the log above)")
+    ok = done.returncode == EXIT_OK and model.get("ok") is True
+    return RegistryResult(reference, ok, str(model.get("reference") or ""),
+                          str(model.get("message") or ""))
+
+
+def _first_model(stdout: str) -> dict[str, Any] | None:
+    try:
+        document = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        return None
+    models = document.get("models") if isinstance(document, dict) else None
+    first = models[0] if isinstance(models, list) and models else None
+    return first if isinstance(first, dict) else None
+
+
+def summary(results: Sequence[RegistryResult]) -> str:
+    """The job summary section: one row per reference (untrusted text escaped)."""
+    rows = [f"| {code_span(r.reference)} | {'verified' if r.ok else 'FAILED'} | "
+            f"{code_span(r.pinned) if r.pinned else '-'} | {markdown_text(r.message)} |"
+            for r in results]
+    return "\n".join(["## modelseal: registry models", "",
+                      "| reference | result | pull by digest | details |", "|---|---|---|---|",
+                      *rows]) + "\n"
