@@ -137,7 +137,8 @@ def _pull(args: argparse.Namespace, model: RemoteModel, outcome: RegistryVerific
     assert winner is not None and winner.result is not None and winner.candidate.data
     signed = winner.result.signed_manifest
     assert signed is not None
-    written = remote.pull(model, signed, winner.candidate.data, Path(args.pull))
+    written = remote.pull(model.verifying_layer(winner.candidate.layer), signed,
+                          winner.candidate.data, Path(args.pull), tuple(args.ignore))
     return Path(args.pull), len(written)
 
 

@@ -359,6 +359,13 @@ def _leave_for_relay(args: argparse.Namespace, context: GitHubContext, body: str
           "see the README, 'Pull requests from forks')", file=sys.stderr)
 
 
+# A fork's pull_request run can change its own workflow, so what it left is its claim:
+# the comment says so rather than lend it the bot's voice unmarked.
+RELAYED_NOTE = ("\n\n> **Relayed** from this pull request's own workflow run. A pull "
+                "request from a fork can change that run, so read this as its claim; the "
+                "checks your branch protection requires decide.\n")
+
+
 def _post_relayed(args: argparse.Namespace) -> int:
     """workflow_run job: post what a fork's run left, after checking it is for that PR."""
     from modelseal.forge import env, sticky
@@ -382,7 +389,7 @@ def _post_relayed(args: argparse.Namespace) -> int:
     if meta.get("head_sha") not in (None, expected) and not args.dry_run:
         raise UsageError(f"the relayed report is for commit {meta.get('head_sha')}, but the "
                          f"workflow run was for {expected}: not posting")
-    body = render(report, "markdown", template=args.template)
+    body = render(report, "markdown", template=args.template) + RELAYED_NOTE
     if args.dry_run:
         from modelseal.forge import github
 

@@ -406,7 +406,7 @@ class Verifier:
             certificate_sha256=leaf.fingerprint(hashes.SHA256()).hex())
         # notBefore is the earliest the signature can count from: what `not_before`
         # policies compare against (a certificate issued before the cut-off is refused)
-        return _Checked(bundle.payload, signer, None, leaf.not_valid_before_utc,
+        return _Checked(bundle.payload, signer, signer_facts(leaf), leaf.not_valid_before_utc,
                         "certificate notBefore")
 
     def _check_sigstore(self, bundle: Bundle) -> _Checked:
@@ -454,7 +454,12 @@ class Verifier:
 
     def _check_policy(self, method: str, checked: _Checked) -> None:
         policy = self.options.policy
-        if method == METHOD_SIGSTORE:
+        # Keyless signatures always need a signer rule. A certificate signature needs one
+        # only when rules are set, but then it must satisfy one: a rule the user gave is
+        # never dropped because the chain happens to lead to a trusted root.
+        wants_rules = method == METHOD_SIGSTORE or (method == METHOD_CERTIFICATE
+                                                    and bool(policy.signers))
+        if wants_rules:
             assert checked.facts is not None
             try:
                 check_signer(policy, checked.facts)
