@@ -448,6 +448,10 @@ def _tar(members: dict[str, bytes]) -> bytes:
 
 
 _TAR = _tar({"README.md": b"# tiny\n"})
+OLLAMA_MANIFEST_FOR_REGISTRY = {
+    "schemaVersion": 2, "config": {"digest": "sha256:" + "1" * 64, "size": 2},
+    "layers": [{"mediaType": "application/vnd.ollama.image.model",
+                "digest": "sha256:" + "2" * 64, "size": 7}]}
 OCI_MANIFEST, OCI_INDEX = _oci_documents()
 
 
@@ -563,6 +567,39 @@ def test_trust_fuzz_tar_layers(layer: tuple[str, bytes]) -> None:
                              json.dumps(manifest).encode())
         model = open_layout(Reference(layout, "v1"))
         outcome(_read_store_model, model)
+
+
+@FUZZ
+@given(manifest=mutated_json([OCI_MANIFEST, OLLAMA_MANIFEST_FOR_REGISTRY]),
+       index=mutated_json([{"manifests": [OCI_INDEX["manifests"][0]]}]))
+def test_trust_fuzz_registry_manifest(manifest: bytes, index: bytes) -> None:
+    """What a registry answers for a model manifest or index becomes files or one error."""
+    from modelseal.stores import ociref, remote
+    from modelseal.untrusted import loads_json
+
+    try:
+        documents = [loads_json(manifest), loads_json(index)]
+    except ValueError:
+        return  # bytes that are not JSON are refused before this (fuzzed above)
+    ref = ociref.parse("oci://127.0.0.1:5000/acme/tiny:v1")
+    model = remote.RemoteModel(None, ref, "sha256:" + "0" * 64, {}, "tiny", (), ())  # type: ignore[arg-type]
+    for document in documents:
+        if isinstance(document, dict):
+            outcome(remote._oci_layers, model, document)
+            outcome(remote._ollama_layers, model, document)
+            outcome(remote._model_child, document, ref.label)
+
+
+def test_trust_fuzz_registry_harness_reads_the_unchanged_manifest() -> None:
+    from modelseal.stores import ociref, remote
+
+    ref = ociref.parse("oci://127.0.0.1:5000/acme/tiny:v1")
+    model = remote.RemoteModel(None, ref, "sha256:" + "0" * 64, {}, "tiny", (), ())  # type: ignore[arg-type]
+    read = remote._oci_layers(model, OCI_MANIFEST)
+    assert [f.name for f in read.files] == ["model.safetensors"]
+    assert len(read.archives) == 1
+    assert [f.name for f in remote._ollama_layers(model, OLLAMA_MANIFEST_FOR_REGISTRY).files] \
+        == ["config", "model"]
 
 
 DMR_INDEX = {"models": [{"id": "sha256:" + "0" * 64, "tags": ["ai/tiny:latest"],
