@@ -19,10 +19,12 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
+    from modelseal.config import Config
     from modelseal.forge.env import GitHubContext
     from modelseal.forge.github import PullRequestComments
     from modelseal.forge.gitlab import MergeRequestNotes
     from modelseal.report.model import Report
+    from modelseal.targets import ModelTarget
 
 REPORT_FORMATS = ("markdown", "text", "json", "junit", "github-summary", "gitlab")
 
@@ -86,6 +88,10 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
                             "the pull request changes")
     group.add_argument("--head", default="HEAD", metavar="REV",
                        help="the revision being reviewed (default: HEAD)")
+    group.add_argument("--base-config", metavar="PATH",
+                       help="with --base: the config to read from the base revision, as a "
+                            "repository path (default: the nearest .modelseal.yaml there)")
+    cli_signing.add_trusted_list_options(group)
     group.add_argument("--id", dest="report_id", metavar="ID",
                        help="report id, for several reports on one pull request")
     group.add_argument("--template", type=Path, metavar="FILE",
@@ -156,24 +162,71 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 
 def build_from_args(args: argparse.Namespace) -> Report:
-    """Check, verify and compare the models the arguments name."""
-    from modelseal import verifying
-    from modelseal.engine import HashRun
-    from modelseal.report.build import build_report
+    """Check, verify and compare the models the arguments name.
+
+    With ``--base`` (a pull request), the config and its policy files come from the
+    base revision unless ``--config`` names a file: see `modelseal.basepolicy`.
+    """
+    import tempfile
+
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
-    models, config = cli_signing.resolve_models(args)
+    if args.base_config and (args.base is None or args.config):
+        raise UsageError("--base-config names the config at the --base revision: use it with "
+                         "--base and without --config")
+    # policy files read from git live here while the models are verified
+    with tempfile.TemporaryDirectory(prefix="modelseal-policy-") as folder:
+        return _build_report(args, Path(folder))
+
+
+def _build_report(args: argparse.Namespace, folder: Path) -> Report:
+    from dataclasses import replace
+
+    from modelseal import verifying
+    from modelseal.engine import HashRun
+    from modelseal.report.build import build_report
+
+    watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
+    if args.base is not None and not args.config:
+        models, config, watched = _base_targets(args, folder)
+    else:
+        models, config = cli_signing.resolve_models(args)
+    policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
+    policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
-        policy=cli_signing.policy_from_args(args, config), signature=args.signature,
+        policy=policy, signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, verify_flags=verify_flags(args), all_paths=args.paths)
+        report_id=args.report_id, verify_flags=verify_flags(args) + listed_flags,
+        all_paths=args.paths)
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    return report
+    if args.base is None:
+        return report
+    from modelseal.basepolicy import policy_change
+
+    # the key and root files the inputs name are policy too: a change to them is shown
+    change = policy_change(Path.cwd(), args.base, args.head, (*watched, *listed_paths),
+                           strict=policy.strict)
+    return replace(report, policy_change=change)
+
+
+def _base_targets(args: argparse.Namespace, folder: Path
+                  ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
+    """Targets, config and the policy files read, all from the --base revision."""
+    from modelseal.basepolicy import trusted_targets
+
+    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
+    for notice in side.notices:
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    if args.signature is not None and len(models) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    if args.ignore:
+        models = [model.with_ignores(tuple(args.ignore)) for model in models]
+    return models, side.config, side.watched
 
 
 def verify_flags(args: argparse.Namespace) -> list[str]:
