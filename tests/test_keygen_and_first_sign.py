@@ -34,6 +34,16 @@ def test_keygen_writes_a_p256_pair_with_a_private_mode_and_next_steps(
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_keygen_creates_a_private_output_directory(tmp_path: Path, capsys: Any) -> None:
+    target = tmp_path / "new" / "keys"
+    assert run_cli(["keygen", "--output-dir", str(target)], capsys)[0] == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert (target / "modelseal.key").is_file() and (target / "modelseal.pub").is_file()
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(["keygen", "--output-dir", str(tmp_path / "file")], capsys)
+    assert code == 2 and "not a directory" in err
+
+
 def test_keygen_never_overwrites_without_force(tmp_path: Path, capsys: Any) -> None:
     assert run_cli(["keygen", "--output-dir", str(tmp_path), "--name", "k"], capsys)[0] == 0
     before = (tmp_path / "k.key").read_bytes()

@@ -55,8 +55,9 @@ def write_key_pair(output_dir: Path, name: str = DEFAULT_NAME, *,
     from cryptography.hazmat.primitives.asymmetric import ec
 
     private_path, public_path = key_pair_paths(output_dir, name)
-    if not output_dir.is_dir():
-        raise UsageError(f"output directory {output_dir} does not exist")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output-dir {output_dir} is not a directory")
+    output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new one: for keys only
     existing = [str(p) for p in (private_path, public_path) if os.path.lexists(p)]
     if existing and not force:
         raise UsageError(f"{' and '.join(existing)} already exist(s); pass --force to "
