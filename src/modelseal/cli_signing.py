@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, printable
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.config import Config
@@ -224,7 +225,7 @@ def _print_stale(stale: list[Any]) -> None:
     for exc in stale:
         status = exc.status
         print(f"{printable(status.target.display)}: manifest is stale "
-              f"({status.diff.changed_files} file(s) differ)")
+              f"({plural(status.diff.changed_files, 'file')} differ)")
         for line in console.diff_lines(status.diff):
             print(line)
 

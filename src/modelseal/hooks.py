@@ -48,6 +48,7 @@ from modelseal.targets import ModelTarget, load_nearest_config
 from modelseal.untrusted import loads_json
 from modelseal.walk import MANIFEST_NAME
 from modelseal.weights import is_weight_file, untracked_weight_dirs
+from modelseal.words import plural
 
 SESSION_MAX_AGE_S = 3600
 _MANIFEST_SUFFIX = ".manifest.json"
@@ -226,7 +227,7 @@ def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     if status.missing:
         print(f"{name}: no manifest ({manifest} is missing)", file=out)
     else:
-        print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) "
+        print(f"{name}: manifest is stale ({plural(status.diff.changed_files, 'file')} "
               "differ):", file=out)
         for line in console.diff_lines(status.diff):
             print(line, file=out)

@@ -22,6 +22,7 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
+from modelseal.words import plural
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,11 +85,11 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
         return EXIT_OK
     paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
     if policy.strict:
-        print(f"modelseal: {len(failed)} model(s) did not verify under the strict policy; "
+        print(f"modelseal: {plural(len(failed), 'model')} did not verify under the strict policy; "
               f"do not use them until `modelseal verify {paths}` passes", file=sys.stderr)
         return EXIT_FAILED
-    print(f"modelseal: {len(failed)} model(s) did not verify (a warning: set policy.strict: "
-          "true in .modelseal.yaml to fail instead)", file=sys.stderr)
+    print(f"modelseal: {plural(len(failed), 'model')} did not verify (a warning: set "
+          "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -62,6 +62,7 @@ from modelseal.signer import SignerInfo, format_time, time_json
 from modelseal.signing import check_ec_key, curve_hash
 from modelseal.targets import ModelTarget
 from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, list_model
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
@@ -315,13 +316,14 @@ class Verifier:
             message = _exception_message(exc)
             return self._failed(target, sig_path, step, message, bundle, checked)
         if not diff.empty:
-            message = f"files differ from the signed manifest ({diff.changed_files} file(s))"
+            count = plural(diff.changed_files, "file")
+            message = f"files differ from the signed manifest ({count})"
             return replace(self._failed(target, sig_path, CHECK_FILES, message, bundle, checked),
                            signed_manifest=signed, diff=diff)
         assert bundle is not None and checked is not None
         return VerificationResult(
             target, sig_path, STATUS_VERIFIED,
-            f"verified ({len({r.path for r in signed.resources})} file(s), "
+            f"verified ({plural(len({r.path for r in signed.resources}), 'file')}, "
             f"signed by {checked.signer.display})",
             strict, None, bundle.method, checked.signer,
             SignatureInfo(bundle.digest, True, checked.signer.display, checked.signed_at),
