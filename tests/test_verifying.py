@@ -87,7 +87,7 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
 def test_verified(signed: Signed, capsys: Any) -> None:
     code, out, err = signed.verify(capsys)
     assert code == 0, err
-    assert "verified (4 file(s)" in out
+    assert "verified (4 files" in out
 
 
 # --- bad bundles: each a one-line error, exit 1, nothing written ----------------------
@@ -261,7 +261,7 @@ def test_changed_removed_added_files_are_listed(signed: Signed, capsys: Any) -> 
     (signed.root / "tokenizer.json").unlink()
     (signed.root / "backdoor.py").write_text("import os")
     code, out, err = signed.verify(capsys)
-    assert_one_line_error(code, err, "files differ from the signed manifest (3 file(s))")
+    assert_one_line_error(code, err, "files differ from the signed manifest (3 files)")
     assert "modified  config.json" in out
     assert "removed   tokenizer.json" in out
     assert "added     backdoor.py" in out

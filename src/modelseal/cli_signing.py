@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, printable
-from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.config import Config
@@ -225,7 +224,7 @@ def _print_stale(stale: list[Any]) -> None:
     for exc in stale:
         status = exc.status
         print(f"{printable(status.target.display)}: manifest is stale "
-              f"({plural(status.diff.changed_files, 'file')} differ)")
+              f"({console.files_differ(status.diff.changed_files)})")
         for line in console.diff_lines(status.diff):
             print(line)
 

@@ -16,9 +16,14 @@ from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
-from modelseal.words import plural
+from modelseal.words import one_or_many, plural
 
 JSON_SCHEMA_VERSION = 1
+
+
+def files_differ(count: int) -> str:
+    """``1 file differs``, ``3 files differ``."""
+    return f"{plural(count, 'file')} {one_or_many(count, 'differs', 'differ')}"
 
 
 def _size(diff: ManifestDiff, path: str, old: bool = False) -> str:
@@ -49,7 +54,7 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
             print(f"{name}: no manifest ({printable(status.target.manifest_path.name)} is "
                   "missing)", file=out)
         elif status.stale:
-            print(f"{name}: manifest is stale ({plural(status.diff.changed_files, 'file')} differ)",
+            print(f"{name}: manifest is stale ({files_differ(status.diff.changed_files)})",
                   file=out)
             for line in diff_lines(status.diff):
                 print(line, file=out)

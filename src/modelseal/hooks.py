@@ -48,7 +48,6 @@ from modelseal.targets import ModelTarget, load_nearest_config
 from modelseal.untrusted import loads_json
 from modelseal.walk import MANIFEST_NAME
 from modelseal.weights import is_weight_file, untracked_weight_dirs
-from modelseal.words import plural
 
 SESSION_MAX_AGE_S = 3600
 _MANIFEST_SUFFIX = ".manifest.json"
@@ -227,8 +226,8 @@ def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     if status.missing:
         print(f"{name}: no manifest ({manifest} is missing)", file=out)
     else:
-        print(f"{name}: manifest is stale ({plural(status.diff.changed_files, 'file')} "
-              "differ):", file=out)
+        print(f"{name}: manifest is stale "
+              f"({console.files_differ(status.diff.changed_files)}):", file=out)
         for line in console.diff_lines(status.diff):
             print(line, file=out)
     return True

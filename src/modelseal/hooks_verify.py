@@ -22,7 +22,7 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
-from modelseal.words import plural
+from modelseal.words import one_or_many, plural
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,8 +85,9 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
         return EXIT_OK
     paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
     if policy.strict:
-        print(f"modelseal: {plural(len(failed), 'model')} did not verify under the strict policy; "
-              f"do not use them until `modelseal verify {paths}` passes", file=sys.stderr)
+        them = one_or_many(len(failed), "it", "them")
+        print(f"modelseal: {plural(len(failed), 'model')} did not verify under the strict "
+              f"policy; do not use {them} until `modelseal verify {paths}` passes", file=sys.stderr)
         return EXIT_FAILED
     print(f"modelseal: {plural(len(failed), 'model')} did not verify (a warning: set "
           "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)

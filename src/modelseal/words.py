@@ -20,3 +20,9 @@ def _plural_of(noun: str) -> str:
     if noun.endswith(("s", "x", "sh", "ch")):
         return noun + "es"
     return noun + "s"
+
+
+def one_or_many(count: int, one: str, many: str) -> str:
+    """``one`` when ``count`` is 1, else ``many``: a verb or pronoun that agrees with a
+    count ("1 file differs", "2 files differ"; "use it", "use them")."""
+    return one if count == 1 else many
