@@ -72,7 +72,7 @@ def test_zizmor_finds_nothing_at_medium_or_above() -> None:
 def test_zizmor_flags_an_expression_inside_run(tmp_path: Path) -> None:
     """The zizmor check has teeth: template injection in a copy of the action is found."""
     text = (REPO_ROOT / "action.yml").read_text().replace(
-        """run: '"$MODELSEAL_PYTHON" -m modelseal action run'""",
+        """run: '"$MODELSEAL_PYTHON" -I -m modelseal action run'""",
         """run: 'echo ${{ inputs.paths }}'""")
     bad = tmp_path / "action.yml"
     bad.write_text(text)

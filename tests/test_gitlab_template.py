@@ -206,7 +206,7 @@ def test_jobs_install_the_pinned_version_unless_a_pip_spec_is_given() -> None:
     for job in ("modelseal-verify", "modelseal-sign"):
         resolved = _resolved(config, job)
         assert resolved["variables"]["MODELSEAL_VERSION"] == modelseal.__version__
-        install = ("python -m pip install --quiet "
+        install = ("python -I -m pip install --quiet "
                    '"${MODELSEAL_PIP_SPEC:-modelseal==$MODELSEAL_VERSION}"')
         assert install in _script(resolved)
 

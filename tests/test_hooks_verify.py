@@ -91,7 +91,24 @@ def test_a_pull_of_a_properly_signed_change_verifies(origin: Git, git_home: Path
     assert direct.returncode == 0, direct.stderr
 
 
-def test_without_strict_it_only_warns(origin: Git, git_home: Path) -> None:
+def test_without_strict_an_unsigned_model_only_warns(origin: Git, git_home: Path) -> None:
+    origin.write(".modelseal.yaml", "models:\n  - models/a\n  - models/b\n"
+                                    "policy:\n  keys: [keys/model.pub]\n")
+    origin("add", "-A")
+    origin.commit("relax the policy")
+    clone = _clone(origin, git_home)
+    origin("rm", "-q", "models/a/model.sig")
+    origin.commit("drop the signature")
+    clone("pull", "-q", "--no-rebase")
+    result = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1")
+    assert result.returncode == 0
+    assert "modelseal: warning: models/a: unsigned: no signature" in result.stderr
+    assert "set policy.strict: true" in result.stderr
+    assert clone.modelseal("hook", "verify", "--from-ref", "HEAD~1",
+                           "--strict").returncode == 1
+
+
+def test_without_strict_a_tampered_model_still_fails(origin: Git, git_home: Path) -> None:
     origin.write(".modelseal.yaml", "models:\n  - models/a\n  - models/b\n"
                                     "policy:\n  keys: [keys/model.pub]\n")
     origin("add", "-A")
@@ -100,11 +117,8 @@ def test_without_strict_it_only_warns(origin: Git, git_home: Path) -> None:
     _tamper(origin, "models/a")
     clone("pull", "-q", "--no-rebase")
     result = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1")
-    assert result.returncode == 0
-    assert "modelseal: warning: models/a:" in result.stderr
-    assert "set policy.strict: true" in result.stderr
-    assert clone.modelseal("hook", "verify", "--from-ref", "HEAD~1",
-                           "--strict").returncode == 1
+    assert result.returncode == 1
+    assert "modelseal: error: models/a:" in result.stderr and "warning" not in result.stderr
 
 
 def test_an_unsigned_model_under_strict(origin: Git, git_home: Path) -> None:
@@ -114,7 +128,7 @@ def test_an_unsigned_model_under_strict(origin: Git, git_home: Path) -> None:
     clone("pull", "-q", "--no-rebase", check=False)
     result = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1")
     assert result.returncode == 1
-    assert "models/a: not signed" in result.stderr
+    assert "modelseal: error: models/a: unsigned: no signature" in result.stderr
 
 
 def test_all_and_a_fresh_clone_verify_every_model(origin: Git, git_home: Path) -> None:

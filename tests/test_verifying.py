@@ -333,14 +333,16 @@ def test_single_file_signature_against_a_directory(tmp_path: Path, capsys: Any) 
 # --- unsigned, strict, JSON ----------------------------------------------------------------
 
 
-def test_unsigned_warns_unless_strict(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
+def test_unsigned_fails_unless_allowed(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
     code, _, err = run_cli(["verify", str(tiny_model)], capsys)
-    assert code == 0 and "modelseal: warning:" in err and "not signed" in err
+    assert code == 1 and "modelseal: error:" in err and "unsigned: no signature" in err
+    code, _, err = run_cli(["verify", str(tiny_model), "--allow-unsigned"], capsys)
+    assert code == 0 and "modelseal: warning:" in err and "unsigned: no signature" in err
     code, _, err = run_cli(["verify", str(tiny_model), "--strict"], capsys)
     assert code == 1 and "modelseal: error:" in err
     (tmp_path / ".modelseal.yaml").write_text("models: [tiny-model]\npolicy:\n  strict: true\n")
-    code, _, err = run_cli(["verify", str(tiny_model)], capsys)
-    assert code == 1 and "not signed" in err
+    code, _, err = run_cli(["verify", str(tiny_model), "--allow-unsigned"], capsys)
+    assert code == 1 and "unsigned" in err and "strict policy" in err
 
 
 def test_json_output_on_success_and_failure(signed: Signed, capsys: Any) -> None:
@@ -374,9 +376,11 @@ def test_api_results(signed: Signed, tiny_model: Path) -> None:
     assert result.diff is not None and result.diff.modified == ("config.json",)
     signed.sig.unlink()
     result = verify_target(ModelTarget(signed.root, HashOptions()), options)
-    assert result.status == STATUS_UNSIGNED and result.ok
+    assert result.status == STATUS_UNSIGNED and not result.ok
+    assert verify_target(ModelTarget(signed.root, HashOptions()),
+                         VerifyOptions(Policy(), allow_unsigned=True)).ok
     assert not verify_target(ModelTarget(signed.root, HashOptions()),
-                             VerifyOptions(Policy(strict=True))).ok
+                             VerifyOptions(Policy(strict=True), allow_unsigned=True)).ok
 
 
 # --- certificates -------------------------------------------------------------------------

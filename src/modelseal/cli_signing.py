@@ -51,6 +51,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _add_model_options(verify)
     add_policy_options(verify)
     _add_verify_options(verify)
+    verify.add_argument("--allow-unsigned", action="store_true",
+                        help="a model with no signature at all passes with a warning "
+                             "(default: it fails); never under a strict policy")
     cli._add_format(verify)
     cli_stores.add_store_options(sign, verify)
 
@@ -117,7 +120,8 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--not-before", metavar="TIME",
                        help="reject signatures made before TIME (e.g. 2025-06-01T00:00:00Z)")
     group.add_argument("--strict", action="store_true",
-                       help="an unsigned model fails instead of warning")
+                       help="an unsigned model fails (report: instead of warning; verify "
+                            "fails on one anyway, unless --allow-unsigned)")
 
 
 def _add_verify_options(sub: argparse.ArgumentParser) -> None:
@@ -251,13 +255,16 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from modelseal import cli_stores, verifying
 
+    if args.allow_unsigned and args.strict:
+        raise UsageError("--allow-unsigned and --strict contradict each other; pass one")
     if cli_stores.store_requested(args):
         return cli_stores.run_verify_store(args)
     models, config = _targets(args)
     options = verifying.VerifyOptions(
         policy=policy_from_args(args, config), signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
-        trust_config=args.trust_config, progress=args.progress)
+        trust_config=args.trust_config, progress=args.progress,
+        allow_unsigned=args.allow_unsigned)
     results, notices = verifying.verify_targets(models, options)
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
@@ -290,13 +297,22 @@ def print_verify(results: list[VerificationResult]) -> None:
             for warning in result.warnings:
                 print(f"modelseal: warning: {name}: {printable(warning)}", file=sys.stderr)
         elif result.status == STATUS_UNSIGNED:
-            level = "error" if result.strict else "warning"
-            print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
+            print(_unsigned_line(result), file=sys.stderr)
         else:
             print(f"modelseal: error: {name}: {message}", file=sys.stderr)
             if result.diff is not None:
                 for line in console.diff_lines(result.diff):
                     print(line)
+
+
+def _unsigned_line(result: VerificationResult) -> str:
+    """An unsigned model fails `verify` unless --allow-unsigned accepted it."""
+    name, message = printable(result.target.display), printable(result.message)
+    if result.ok:
+        return f"modelseal: warning: {name}: {message} (accepted by --allow-unsigned)"
+    hint = ("the strict policy fails unsigned models" if result.strict else
+            "sign it, or pass --allow-unsigned to accept unsigned models")
+    return f"modelseal: error: {name}: {message}; {hint}"
 
 
 def _signer_details(result: VerificationResult) -> str:

@@ -133,10 +133,12 @@ def _verify(target: ModelTarget, say: _Narrator, title: str) -> bool:
     say.say(title, f"modelseal verify {target.path.name} --key keys/{public_path.name}")
     options = verifying.VerifyOptions(policy=Policy(keys=(public_path,)), progress=False)
     result = verifying.verify_target(target, options)
-    say.note(result.message if result.ok else f"{result.status}: {result.message}")
+    # only a verified signature counts: an unsigned copy must not pass for a signed one
+    verified = result.status == verifying.STATUS_VERIFIED
+    say.note(result.message if verified else f"{result.status}: {result.message}")
     for line in console.diff_lines(result.diff) if result.diff else []:
         print(line, file=say.out)
-    return result.ok
+    return verified
 
 
 def _step_verify_clean(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:

@@ -107,8 +107,8 @@ def build_parser(prog: str = "modelseal hook") -> argparse.ArgumentParser:
     verify.add_argument("--all", action="store_true", help="verify every configured model")
     cli_options.add_config_option(verify)
     verify.add_argument("--strict", action="store_true", default=None,
-                        help="fail on unsigned or unverifiable models (default: the policy's "
-                             "'strict')")
+                        help="fail on unsigned models too; a model that does not verify "
+                             "always fails (default: the policy's 'strict')")
     verify.add_argument("--from-ref", help="old revision (default: $PRE_COMMIT_FROM_REF, "
                         "else ORIG_HEAD)")
     verify.add_argument("--to-ref", help="new revision (default: $PRE_COMMIT_TO_REF, else HEAD)")

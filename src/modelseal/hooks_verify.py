@@ -1,9 +1,11 @@
 """The `verify` hook: after a merge, pull or checkout, verify the models that changed.
 
 It runs at ``post-merge`` and ``post-checkout`` (and ``manual``), with the policy of
-`.modelseal.yaml`. An unsigned or failing model is a warning, or a failure under
-``strict`` (``policy.strict: true`` or ``--strict``). The merge has already
-happened either way; the hook's job is to tell the person, with the reason.
+`.modelseal.yaml`. A model that does not verify (unreadable signature, signer not
+allowed, changed files) is an error. An unsigned model (no signature file at all) is a
+warning, or an error under ``strict`` (``policy.strict: true`` or ``--strict``). The
+merge has already happened either way; the hook's job is to tell the person, with the
+reason.
 
 This is the only hook that loads the signature code (cryptography, sigstore).
 Verification is offline: the embedded Sigstore trusted root, no network on a pull.
@@ -16,6 +18,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from modelseal import console
 from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
@@ -23,6 +26,9 @@ from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
 from modelseal.words import one_or_many, plural
+
+if TYPE_CHECKING:
+    from modelseal.verifying import VerificationResult
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +69,7 @@ def _revisions(repo: GitRepo, args: argparse.Namespace) -> tuple[str | None, str
 def _verify(context: HookContext, targets: Sequence[ModelTarget],
             strict: bool | None) -> int:
     from modelseal.policy import PolicyFlags, build_policy
-    from modelseal.verifying import STATUS_VERIFIED, VerifyOptions, verify_targets
+    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED, VerifyOptions, verify_targets
 
     config_policy = context.config.policy if context.config else None
     policy = build_policy(config_policy, PolicyFlags(strict=bool(strict)))
@@ -71,27 +77,38 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
     results, notices = verify_targets(targets, options)
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    failed = [result for result in results if result.status != STATUS_VERIFIED]
+    # Only "unsigned" (nothing there at all) may be a warning; a signature that is there
+    # and does not verify (unreadable, wrong signer, tampered files) is always an error.
+    unsigned = [r for r in results if r.status == STATUS_UNSIGNED]
+    failed = [r for r in results if r.status not in (STATUS_VERIFIED, STATUS_UNSIGNED)]
     for result in results:
-        name, message = printable(result.target.display), printable(result.message)
-        if result.status == STATUS_VERIFIED:
-            print(f"{name}: {message}", file=context.out)
-            continue
-        level = "error" if policy.strict else "warning"
-        print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
-        for line in console.diff_lines(result.diff) if result.diff else ():
-            print(line, file=sys.stderr)
+        _print_result(context, result, error=result in failed or policy.strict)
+    if policy.strict:
+        failed += unsigned
+    elif unsigned:
+        print(f"modelseal: {plural(len(unsigned), 'model')} unsigned (a warning: set "
+              "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)
     if not failed:
         return EXIT_OK
     paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
-    if policy.strict:
-        them = one_or_many(len(failed), "it", "them")
-        print(f"modelseal: {plural(len(failed), 'model')} did not verify under the strict "
-              f"policy; do not use {them} until `modelseal verify {paths}` passes", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"modelseal: {plural(len(failed), 'model')} did not verify (a warning: set "
-          "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)
-    return EXIT_OK
+    under = " under the strict policy" if policy.strict else ""
+    them = one_or_many(len(failed), "it", "them")
+    print(f"modelseal: {plural(len(failed), 'model')} did not verify{under}; do not use "
+          f"{them} until `modelseal verify {paths}` passes", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _print_result(context: HookContext, result: VerificationResult, *, error: bool) -> None:
+    from modelseal.verifying import STATUS_VERIFIED
+
+    name, message = printable(result.target.display), printable(result.message)
+    if result.status == STATUS_VERIFIED:
+        print(f"{name}: {message}", file=context.out)
+        return
+    level = "error" if error else "warning"
+    print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
+    for line in console.diff_lines(result.diff) if result.diff else ():
+        print(line, file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from modelseal import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError, printable
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
+from modelseal.launch import shell_command
 from modelseal.weights import WEIGHT_EXTENSIONS, weight_files
 
 HOOKS_REPO = "https://github.com/modelseal/modelseal"  # the published hooks (--remote)
@@ -322,11 +323,13 @@ _HOOK_COMMANDS = {
                    "exit 1"),
     "post-merge": ("verify",
                    "After a merge or pull, verifies the signatures of the models it changed\n"
-                   "# with the policy in .modelseal.yaml (fails only under policy.strict).",
+                   "# with the policy in .modelseal.yaml (a model that does not verify fails;\n"
+                   "# an unsigned one fails only under policy.strict).",
                    "exit 0"),
     "post-checkout": ('verify --from-ref "$1" --to-ref "$2"',
                       "After a branch switch, verifies the signatures of the models it\n"
-                      "# changed (fails only under policy.strict). A checkout of files (git\n"
+                      "# changed (a model that does not verify fails; an unsigned one fails\n"
+                      "# only under policy.strict). A checkout of files (git\n"
                       "# passes 0 as $3: `git checkout --theirs FILE` during a merge) is left\n"
                       "# alone.",
                       "exit 0"),
@@ -343,8 +346,9 @@ def hook_script(name: str, python: str = "") -> str:
 {HOOK_MARKER} {name} (written by `modelseal install-hooks`, which may overwrite it)
 # {purpose}
 {_HOOK_GUARDS.get(name, "")}INSTALL_PYTHON={shlex.quote(python)}
+# -c, not -m: `python -m` would import a modelseal/ committed to this repository
 if [ -n "$INSTALL_PYTHON" ] && [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m modelseal.hooks {command}
+    exec {shell_command("INSTALL_PYTHON", "modelseal.hooks")} {command}
 elif command -v modelseal >/dev/null 2>&1; then
     exec modelseal hook {command}
 fi

@@ -95,7 +95,8 @@ class VerifyOptions:
 
     ``signature`` overrides the bundle path (one model only); ``ignore`` adds paths
     to skip; ``ignore_unsigned_files`` checks only the files the signature lists;
-    ``offline``/``trust_config`` choose the Sigstore trusted root.
+    ``offline``/``trust_config`` choose the Sigstore trusted root; ``allow_unsigned``
+    lets a model with no signature at all count as `ok` (never under a strict policy).
     """
 
     policy: Policy = field(default_factory=Policy)
@@ -105,6 +106,7 @@ class VerifyOptions:
     offline: bool = False
     trust_config: Path | None = None
     progress: bool | None = None
+    allow_unsigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,9 @@ class VerificationResult:
     could be read. ``signed_at`` is the trusted signing time and ``time_source``
     where it comes from (Rekor integrated time, RFC 3161 timestamp, certificate
     notBefore). ``diff`` lists added/removed/modified files when they differ from the
-    signed manifest. ``strict`` is the policy's strictness, which decides whether an
-    unsigned model is a failure (`ok`).
+    signed manifest. ``strict`` is the policy's strictness and ``allow_unsigned`` the
+    caller's explicit acceptance of unsigned models: an unsigned model is `ok` only
+    with ``allow_unsigned`` and without ``strict``.
     """
 
     target: ModelTarget
@@ -160,12 +163,14 @@ class VerificationResult:
     time_source: str | None = None
     diff: ManifestDiff | None = None
     warnings: tuple[str, ...] = ()
+    allow_unsigned: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when the model verified, or is unsigned and the policy is not strict."""
+        """True when the model verified, or is unsigned and unsigned models were
+        explicitly allowed (and the policy is not strict)."""
         return self.status == STATUS_VERIFIED or (
-            self.status == STATUS_UNSIGNED and not self.strict)
+            self.status == STATUS_UNSIGNED and self.allow_unsigned and not self.strict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -294,10 +299,14 @@ class Verifier:
                source: FileSource | None = None) -> VerificationResult:
         sig_path = self.options.signature or target.signature_path
         strict = self.options.policy.strict
-        if not sig_path.exists():
+        if not os.path.lexists(sig_path):
+            # Unsigned means nothing at all is there. A symlink (even a dangling one), a
+            # directory or a FIFO in its place is a signature that cannot be read: the
+            # bundle check below fails on it, and no --allow-unsigned accepts that.
             where = sig_path.name if sig_path.parent == target.path else str(sig_path)
             return VerificationResult(target, sig_path, STATUS_UNSIGNED,
-                                      f"not signed ({where} is missing)", strict)
+                                      f"unsigned: no signature ({where} is missing)", strict,
+                                      allow_unsigned=self.options.allow_unsigned)
         bundle: Bundle | None = None
         checked: _Checked | None = None
         step = CHECK_BUNDLE

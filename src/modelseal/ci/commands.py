@@ -3,7 +3,9 @@
 Each builder is a pure function of the inputs, so tests can check exactly what a
 given `with:` block makes the action do. `run_modelseal` runs one in a child
 process of the same interpreter: the CLI contract is the interface, and exit
-codes mean what they mean on the command line.
+codes mean what they mean on the command line. The child runs in the workspace,
+the repository under judgement, so it is started by `modelseal.launch`, never
+by module name (-m), which would import a `modelseal/` committed there.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from modelseal.ci.inputs import ActionInputs, Policy
 from modelseal.errors import printable
+from modelseal.launch import python_argv
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,10 @@ def display(argv: Sequence[str]) -> str:
 
 def run_modelseal(argv: Sequence[str], *, cwd: Path, capture: bool = False,
                   env: Mapping[str, str] | None = None) -> Completed:
-    """Run ``modelseal ARGV`` with this interpreter; stderr always goes to the log."""
+    """Run ``modelseal ARGV`` with this interpreter (the installed modelseal, whatever
+    ``cwd`` holds); stderr always goes to the log."""
     print(f"$ {printable(display(argv))}", flush=True)
-    proc = subprocess.run([sys.executable, "-m", "modelseal", *argv], cwd=cwd,
+    proc = subprocess.run([*python_argv(sys.executable), *argv], cwd=cwd,
                           stdout=subprocess.PIPE if capture else None, text=True,
                           env=dict(env) if env is not None else None, check=False)
     sys.stdout.flush()

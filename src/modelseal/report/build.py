@@ -58,12 +58,17 @@ class _Decision:
 
 def _decide(status: ManifestStatus | None, result: VerificationResult,
             revision: ModelRevisions | None, check_error: str | None) -> _Decision:
+    """The model's state. "Awaiting signature" is the one non-failing state for a model
+    that does not verify, so it is given only when nothing is left unexplained: the
+    manifest check passed, and either there is no signature at all or every other check
+    passed and each file that differs from the signature is a change of this range, with
+    exactly the bytes the head revision records. Any error in any check fails."""
     from modelseal.verifying import CHECK_FILES, CHECK_POLICY, STATUS_UNSIGNED, STATUS_VERIFIED
 
     changed = revision is not None and revision.changed
-    if check_error is not None:
-        return _Decision(ModelState.MANIFEST_STALE, check_error)
-    if status is not None and status.stale:
+    if check_error is not None or status is None:
+        return _Decision(ModelState.MANIFEST_STALE, check_error or "the manifest was not checked")
+    if status.stale:
         manifest = status.target.manifest_path.name
         what = "is missing" if status.missing else "does not match the files"
         return _Decision(ModelState.MANIFEST_STALE,
@@ -74,35 +79,72 @@ def _decide(status: ManifestStatus | None, result: VerificationResult,
         state = ModelState.VERIFIED if changed else ModelState.SIGNED_UNCHANGED
         return _Decision(state, result.message)
     if result.status == STATUS_UNSIGNED:
-        if changed:
-            return _Decision(ModelState.AWAITING_SIGNATURE,
-                             f"changed in this range and not signed yet ({result.message}); "
-                             "CI signs it on merge")
-        return _Decision(ModelState.UNSIGNED, result.message)
+        return _unsigned(status, result, revision)
     if result.failed_check == CHECK_POLICY:
         return _Decision(ModelState.POLICY_VIOLATION, result.message)
-    if result.failed_check == CHECK_FILES:
+    if result.failed_check == CHECK_FILES and result.diff is not None:
+        # the files were compared with a valid signature; a files check that raised
+        # (a symlink, FIFO or unreadable file, an LFS pointer) has no diff and fails below
         mismatch = file_changes(result.diff, old_sizes_known=False)
-        if _explained_by_range(result, revision, mismatch):
+        unexplained = _unexplained(mismatch, status, revision)
+        if not unexplained:
             return _Decision(ModelState.AWAITING_SIGNATURE,
                              "changed in this range; the signature covers the base version "
                              "and CI signs the new one on merge", mismatch, "signature")
-        return _Decision(ModelState.SIGNATURE_INVALID, result.message, mismatch, "signature")
+        return _Decision(ModelState.SIGNATURE_INVALID,
+                         f"{result.message}; not changes of this range: "
+                         f"{_names(unexplained)}", mismatch, "signature")
     return _Decision(ModelState.SIGNATURE_INVALID, result.message)
 
 
-def _explained_by_range(result: VerificationResult, revision: ModelRevisions | None,
-                        mismatch: FileChanges) -> bool:
-    """Files differ from a valid signature only because this range changed them: the
-    signature covers the base version exactly, or every differing file changed here."""
+def _unsigned(status: ManifestStatus, result: VerificationResult,
+              revision: ModelRevisions | None) -> _Decision:
+    """No signature: awaiting one when this range changed the model and the files on disk
+    are the head revision's; otherwise plainly unsigned (a failure under strict)."""
+    # the state's label already says "unsigned"; its message need not repeat it
+    reason = result.message.removeprefix(f"{result.status}: ")
     if revision is None or not revision.changed:
-        return False
-    signed = result.signed_manifest
-    if signed is not None and revision.base is not None:
-        return signed.root_digest == revision.base.root_digest
-    changed_here = {change.path for change in file_changes(revision.diff).files}
-    changed_here |= {c.old_path for c in file_changes(revision.diff).files if c.old_path}
-    return all(c.path in changed_here or c.old_path in changed_here for c in mismatch.files)
+        return _Decision(ModelState.UNSIGNED, reason)
+    if revision.head is None or status.current.file_digests() != revision.head.file_digests():
+        return _Decision(ModelState.UNSIGNED,
+                         f"{reason}; the files are not those of the head revision")
+    return _Decision(ModelState.AWAITING_SIGNATURE,
+                     f"{result.message}; changed in this range, CI signs it on merge")
+
+
+def _unexplained(mismatch: FileChanges, status: ManifestStatus,
+                 revision: ModelRevisions | None) -> list[str]:
+    """The files differing from the signature that this range does not account for.
+
+    A file is accounted for when the range changed it the same way (both say it exists
+    now, or both say it is gone) and, when it exists, the bytes on disk are the ones the
+    head revision's manifest records. A file the range calls removed but that is still
+    on disk (hidden by an ignore rule, say) is not accounted for.
+    """
+    wanted = _presence(mismatch)
+    if revision is None or not revision.changed or revision.head is None:
+        return list(wanted)
+    in_range = _presence(file_changes(revision.diff))
+    on_disk = status.current.file_digests()
+    at_head = revision.head.file_digests()
+    return [path for path, present in wanted.items()
+            if in_range.get(path) is not present
+            or (present and (path not in on_disk or on_disk[path] != at_head.get(path)))]
+
+
+def _presence(changes: FileChanges) -> dict[str, bool]:
+    """Each path a change touches, and whether it exists after the change."""
+    presence: dict[str, bool] = {}
+    for change in changes.files:
+        if change.old_path is not None:
+            presence[change.old_path] = False
+        presence[change.path] = change.kind != "removed"
+    return presence
+
+
+def _names(paths: Sequence[str], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def model_report(status: ManifestStatus | None, result: VerificationResult,
