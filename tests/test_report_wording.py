@@ -198,3 +198,64 @@ def test_backtick_names_render_exactly_in_every_place(name: str) -> None:
     assert f"⚠️ warn {shown} here" in page
     assert "\\`" not in re.sub(r"<code>.*?</code>", "", page, flags=re.S).replace(
         shown, ""), page
+
+
+# --- 5. no trusted signer configured is not "signature invalid" ---------------------------
+
+
+def test_no_trusted_signer_is_signed_not_verified(signed_repo: tuple[Git, Path, Path]) -> None:
+    repo, _, _ = signed_repo
+    proc = repo.modelseal("report", "--format", "json")
+    assert proc.returncode == 0, proc.stderr  # a warning, not a failure
+    document = json.loads(proc.stdout)
+    model = document["models"][0]
+    assert model["state"] == "signed-not-verified" and model["severity"] == "warning"
+    assert model["label"] == "signed, not verified"
+    assert model["message"].startswith("no trusted signer configured")
+    assert "--key" in model["message"] and "policy.keys" in model["message"]
+    assert document["verdict"] == "warn"
+    assert document["summary"] == "1 model checked, with warnings: 1 signed but not verified"
+    markdown = _report(repo, fmt="markdown")
+    assert "| ⚠️ | `models/bert` | signed, not verified |" in markdown
+    assert "signature invalid" not in markdown
+    text = _report(repo, fmt="text")
+    assert "! models/bert: signed, not verified" in text
+    assert "no trusted signer configured" in text
+
+
+def test_no_trusted_signer_fails_under_strict(signed_repo: tuple[Git, Path, Path]) -> None:
+    repo, _, _ = signed_repo
+    proc = repo.modelseal("report", "--strict", "--format", "junit")
+    assert proc.returncode == 1
+    assert '<failure type="signed-not-verified"' in proc.stdout
+
+
+def test_a_tampered_model_with_a_trusted_key_is_still_invalid(
+        signed_repo: tuple[Git, Path, Path], tmp_path: Path) -> None:
+    """The new state is only for "nothing to verify against": with the key configured,
+    files changed after signing (manifest regenerated to match) still fail."""
+    repo, _, _ = signed_repo
+    copy = Git(tmp_path / "copy", repo.env)
+    repo.run(["git", "clone", "-q", str(repo.path), str(copy.path)])
+    (copy.path / "models/bert/config.json").write_text('{"evil": true}\n')
+    assert copy.modelseal("manifest", "models/bert").returncode == 0
+    proc = copy.modelseal("report", "--key", "keys/signing.pub.pem", "--format", "json")
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 1, document
+    assert document["models"][0]["state"] == "signature-invalid"
+
+
+def test_keyless_signature_without_a_signer_policy(oms_fixtures: Path, tmp_path: Path) -> None:
+    """A Sigstore bundle and no `policy.signers`: not a "policy violation" either."""
+    import shutil
+
+    from tests.conftest import run_modelseal
+
+    shutil.copytree(oms_fixtures / "v1.1.0-sigstore", tmp_path / "model")
+    assert run_modelseal(["manifest", "model"], cwd=tmp_path).returncode == 0
+    result = run_modelseal(["report", "model", "--offline", "--format", "json"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model = json.loads(result.stdout)["models"][0]
+    assert model["state"] == "signed-not-verified", model
+    assert model["message"].startswith("no trusted signer configured: signed keylessly")
+    assert "--identity" in model["message"] and "policy.signers" in model["message"]

@@ -485,7 +485,7 @@ def test_keyless_signature_older_than_not_before(oms_fixtures: Path, capsys: Any
 def test_keyless_needs_a_signer_policy(oms_fixtures: Path, capsys: Any) -> None:
     code, _, err = run_cli(["verify", str(oms_fixtures / "v1.1.0-sigstore"), "--offline"],
                            capsys)
-    assert_one_line_error(code, err, "no signer policy")
+    assert_one_line_error(code, err, "no trusted signer configured", "say who may sign")
 
 
 def test_keyless_tampered_fixture(oms_fixtures: Path, tmp_path: Path, capsys: Any) -> None:

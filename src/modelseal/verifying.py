@@ -89,6 +89,15 @@ class SignatureFailure(CheckFailed):
     """The bundle's signature does not verify (tampered, wrong key, untrusted chain)."""
 
 
+class NoTrustedSigner(CheckFailed):
+    """The policy trusts no signer of the bundle's method (no key, root or signer rule),
+    so there is nothing to verify the signature against: not verified, and not proof
+    of tampering either. `verify` fails on it like any failure; `report` says so."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(f"no trusted signer configured: {what}; to verify it, {fix}")
+
+
 @dataclass(frozen=True)
 class VerifyOptions:
     """How to verify: the policy, and where and how to look.
@@ -164,6 +173,7 @@ class VerificationResult:
     diff: ManifestDiff | None = None
     warnings: tuple[str, ...] = ()
     allow_unsigned: bool = False
+    no_trusted_signer: bool = False  # failed only because the policy trusts no signer
 
     @property
     def ok(self) -> bool:
@@ -323,7 +333,8 @@ class Verifier:
                     else self._check_files(target, signed, sig_path))
         except (ModelsealError, OSError) as exc:
             message = _exception_message(exc)
-            return self._failed(target, sig_path, step, message, bundle, checked)
+            return replace(self._failed(target, sig_path, step, message, bundle, checked),
+                           no_trusted_signer=isinstance(exc, NoTrustedSigner))
         if not diff.empty:
             count = plural(diff.changed_files, "file")
             message = f"files differ from the signed manifest ({count})"
@@ -363,8 +374,8 @@ class Verifier:
     def _check_key(self, bundle: Bundle) -> _Checked:
         if not self.keys:
             hint = f" (hint {bundle.key_hint})" if bundle.key_hint else ""
-            raise SignatureFailure(f"signed with a private key{hint}; pass --key PUB_PEM or "
-                                   "list the public key in policy.keys")
+            raise NoTrustedSigner(f"signed with a private key{hint}", "pass --key PUB_PEM or "
+                                  "list the public key in policy.keys")
         key = self._matching_key(bundle)
         _verify_dsse(key, bundle)
         signer = SignerInfo(METHOD_KEY, key_hint=key_hint(key))
@@ -390,8 +401,8 @@ class Verifier:
 
     def _check_certificate(self, bundle: Bundle) -> _Checked:
         if not self.roots:
-            raise SignatureFailure("signed with a certificate; pass --cert-chain ROOT_PEM or list "
-                                   "the root in policy.certificate_roots")
+            raise NoTrustedSigner("signed with a certificate", "pass --cert-chain ROOT_PEM or "
+                                  "list the root in policy.certificate_roots")
         chain = [_load_der_certificate(der) for der in bundle.certificates]
         leaf = chain[0]
         # A certificate bundle carries no trusted timestamp, so the only time we can
@@ -458,6 +469,11 @@ class Verifier:
         policy = self.options.policy
         if method == METHOD_SIGSTORE:
             assert checked.facts is not None
+            if not policy.signers:
+                raise NoTrustedSigner(
+                    "signed keylessly (Sigstore)", "say who may sign: pass --identity or "
+                    "--identity-regex with --issuer, or --repository, or set policy.signers "
+                    "in .modelseal.yaml")
             try:
                 check_signer(policy, checked.facts)
             except UsageError as exc:

@@ -80,6 +80,10 @@ def _decide(status: ManifestStatus | None, result: VerificationResult,
         return _Decision(state, result.message)
     if result.status == STATUS_UNSIGNED:
         return _unsigned(status, result, revision)
+    if result.no_trusted_signer:
+        # nothing to check the signature against: not verified, but not invalid either
+        return _Decision(ModelState.SIGNED_NOT_VERIFIED,
+                         result.message.removeprefix(f"{result.failed_check}: "))
     if result.failed_check == CHECK_POLICY:
         return _Decision(ModelState.POLICY_VIOLATION, result.message)
     if result.failed_check == CHECK_FILES and result.diff is not None:
