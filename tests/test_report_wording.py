@@ -90,6 +90,23 @@ def test_paths_are_relative_to_the_repository_from_a_subdirectory(
     assert "Verify locally, from the repository root:" in markdown
 
 
+def test_a_model_outside_the_repository_is_named_not_located(
+        signed_repo: tuple[Git, Path, Path], tmp_path: Path) -> None:
+    repo, inside, _ = signed_repo
+    elsewhere = tmp_path / "elsewhere"
+    add_model(Git(tmp_path, repo.env), "elsewhere/bert-copy")
+    proc = repo.modelseal("report", str(elsewhere / "bert-copy"), "--key", str(inside),
+                          "--format", "json")
+    document = json.loads(proc.stdout)
+    model = document["models"][0]
+    assert model["path"] == "bert-copy (outside the repository)"
+    assert model["verify_command"] == \
+        "modelseal verify <MODEL_PATH> --key keys/signing.pub.pem"
+    assert document["verify_command"] == \
+        "modelseal verify <MODEL_PATH> --key keys/signing.pub.pem"
+    # (the manifest check's message still quotes the path it could not read)
+
+
 # --- 2. plural forms ---------------------------------------------------------------------
 
 

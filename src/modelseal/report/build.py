@@ -209,7 +209,7 @@ def _shown_path(target: ModelTarget, root: Path) -> str:
     if target.label:
         return target.label
     shown = portable_path(target.path, root, "")
-    return shown or target.display
+    return shown or f"{target.model_name} (outside the repository)"
 
 
 def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: HashRun, *,
