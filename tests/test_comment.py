@@ -208,6 +208,9 @@ def test_relay_job_posts_after_checking_the_head(
     assert code == 0 and "#7" in err
     [comment] = reports(github)
     assert "<img" not in comment["body"].replace("`<img", "")  # re-rendered, escaped
+    # a fork's run wrote that report: the comment says it is relayed, not our verdict
+    assert comment["body"].rstrip().endswith("the checks your branch protection requires "
+                                             "decide.")
 
 
 def test_oversized_body_is_refused_with_githubs_message(github: ForgeState) -> None:

@@ -96,7 +96,8 @@ def test_template_with_every_input_set_passes_the_gitlab_schema(tmp_path: Path) 
         "issuer": "https://gitlab.com", "gitlab-project": "$CI_PROJECT_PATH",
         "gitlab-host": "$CI_SERVER_HOST", "ref": "refs/heads/$CI_DEFAULT_BRANCH",
         "not-before": "2025-06-01T00:00:00Z", "strict": True, "trust-config": "trust.json",
-        "comment": False, "jobs": "none"}
+        "comment": False, "jobs": "none", "keys": "keys/release.pub\nkeys/old.pub",
+        "certificate-roots": "pki/root.pem"}
     assert set(inputs) | {"identity"} == set(Component.load().inputs)
     _validate(tmp_path, {"all.yml": Component.load().expand(inputs)})
 

@@ -276,3 +276,15 @@ def test_keyless_signature_without_a_signer_policy(oms_fixtures: Path, tmp_path:
     assert model["state"] == "signed-not-verified", model
     assert model["message"].startswith("no trusted signer configured: signed keylessly")
     assert "--identity" in model["message"] and "policy.signers" in model["message"]
+
+
+def test_a_policy_that_trusts_someone_else_still_fails(
+        signed_repo: tuple[Git, Path, Path]) -> None:
+    """Only a policy that trusts nobody makes "signed, not verified": when it trusts a
+    keyless signer, a key signature nobody configured is a failure, as before."""
+    repo, _, _ = signed_repo
+    proc = repo.modelseal("report", "--repository", "acme/models", "--format", "json")
+    assert proc.returncode == 1
+    model = json.loads(proc.stdout)["models"][0]
+    assert model["state"] == "signature-invalid"
+    assert "pass --key PUB_PEM" in model["message"]

@@ -21,10 +21,19 @@ from modelseal import (
     cli_signing,
     cli_stores,
 )
-from modelseal.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelsealError, printable
+from modelseal.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ModelsealError,
+    UsageError,
+    printable,
+)
 
 if TYPE_CHECKING:
+    from modelseal.config import Config
     from modelseal.engine import HashRun, ManifestStatus, ModelFailure
+    from modelseal.targets import ModelTarget
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -108,6 +117,12 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      "  modelseal check\n  modelseal check models/bert --format json",
                      _run_check)
     _add_hashing_options(sub)
+    sub.add_argument("--base", metavar="REV",
+                     help="a pull request's base: which models are checked and how they are "
+                          "hashed come from the config at REV (unless --config names one)")
+    sub.add_argument("--base-config", metavar="PATH",
+                     help="with --base: the config to read from REV, as a repository path "
+                          "(default: the nearest .modelseal.yaml there)")
     _add_format(sub)
 
 
@@ -142,7 +157,13 @@ def _run_manifest(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from modelseal import console, engine, targets, weights
 
-    models, config = targets.resolve_targets(args.paths, config_path=args.config)
+    if args.base_config and (args.base is None or args.config):
+        raise UsageError("--base-config names the config at the --base revision: use it with "
+                         "--base and without --config")
+    if args.base is not None and args.config is None:
+        models, config = _models_at_base(args)
+    else:
+        models, config = targets.resolve_targets(args.paths, config_path=args.config)
     statuses, failures = _split(engine.check_all(models, _hash_run(args)))
     # with no PATH the whole repository is checked: weights no model covers are named too
     untracked = ({} if args.paths or config is None
@@ -171,6 +192,21 @@ def _report_failures(failures: Sequence[ModelFailure], code: int) -> int:
     for failure in failures:
         print(f"modelseal: error: {printable(failure.message)}", file=sys.stderr)
     return max([code, *(failure.exit_code for failure in failures)])
+
+
+def _models_at_base(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:
+    """`check --base REV`: the models and their hashing options from the config at REV."""
+    import tempfile
+    from pathlib import Path
+
+    from modelseal.basepolicy import trusted_targets
+
+    with tempfile.TemporaryDirectory(prefix="modelseal-policy-") as folder:
+        models, side = trusted_targets(args.paths, args.base, Path(folder),
+                                       args.base_config)
+    for notice in side.notices:
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    return models, side.config
 
 
 def _run_digest(args: argparse.Namespace) -> int:

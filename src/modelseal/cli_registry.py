@@ -91,7 +91,6 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     """`verify oci://REF`: pin, find every bundle, verify until one passes, maybe pull."""
     from modelseal import cli_signing, verifying
     from modelseal.stores import referrers, registry_verify, remote
-    from modelseal.targets import load_nearest_config
 
     ref = _one_reference(args)
     client = _client(args, ref)
@@ -101,12 +100,13 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     else:
         candidates = referrers.find_candidates(client, ref.repository, model.subjects,
                                                model.signature)
-    config = load_nearest_config(Path.cwd(), args.config)
-    options = verifying.VerifyOptions(
-        policy=cli_signing.policy_from_args(args, config), ignore=tuple(args.ignore),
-        ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
-        trust_config=args.trust_config, progress=args.progress)
-    outcome = registry_verify.verify_candidates(model, candidates, options)
+    with cli_signing.policy_folder() as folder:  # policy files read from --base live here
+        config = cli_signing.policy_config(args, folder)
+        options = verifying.VerifyOptions(
+            policy=cli_signing.verify_policy(args, config, folder), ignore=tuple(args.ignore),
+            ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
+            trust_config=args.trust_config, progress=args.progress)
+        outcome = registry_verify.verify_candidates(model, candidates, options)
     for notice in outcome.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
     pulled = _pull(args, model, outcome) if outcome.result.ok and args.pull else None
@@ -138,7 +138,8 @@ def _pull(args: argparse.Namespace, model: RemoteModel, outcome: RegistryVerific
     assert winner is not None and winner.result is not None and winner.candidate.data
     signed = winner.result.signed_manifest
     assert signed is not None
-    written = remote.pull(model, signed, winner.candidate.data, Path(args.pull))
+    written = remote.pull(model.verifying_layer(winner.candidate.layer), signed,
+                          winner.candidate.data, Path(args.pull), tuple(args.ignore))
     return Path(args.pull), len(written)
 
 

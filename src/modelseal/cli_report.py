@@ -18,10 +18,12 @@ from modelseal import cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 
 if TYPE_CHECKING:
+    from modelseal.config import Config
     from modelseal.forge.env import GitHubContext
     from modelseal.forge.github import PullRequestComments
     from modelseal.forge.gitlab import MergeRequestNotes
     from modelseal.report.model import Report
+    from modelseal.targets import ModelTarget
 
 REPORT_FORMATS = ("markdown", "text", "json", "junit", "github-summary", "gitlab")
 
@@ -85,6 +87,10 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
                             "the pull request changes")
     group.add_argument("--head", default="HEAD", metavar="REV",
                        help="the revision being reviewed (default: HEAD)")
+    group.add_argument("--base-config", metavar="PATH",
+                       help="with --base: the config to read from the base revision, as a "
+                            "repository path (default: the nearest .modelseal.yaml there)")
+    cli_signing.add_trusted_list_options(group)
     group.add_argument("--id", dest="report_id", metavar="ID",
                        help="report id, for several reports on one pull request")
     group.add_argument("--template", type=Path, metavar="FILE",
@@ -155,32 +161,92 @@ def _exit_status(report: Report | None, args: argparse.Namespace) -> int:
 
 
 def build_from_args(args: argparse.Namespace) -> Report:
-    """Check, verify and compare the models the arguments name."""
-    from modelseal import verifying
-    from modelseal.engine import HashRun
-    from modelseal.report.build import build_report, report_root
+    """Check, verify and compare the models the arguments name.
+
+    With ``--base`` (a pull request), the config and its policy files come from the
+    base revision unless ``--config`` names a file: see `modelseal.basepolicy`.
+    """
+    import tempfile
+
     from modelseal.report.render import check_report_id
 
     check_report_id(args.report_id)
-    root = report_root(Path.cwd())
-    models, config = cli_signing.resolve_models(args)
+    if args.base_config and (args.base is None or args.config):
+        raise UsageError("--base-config names the config at the --base revision: use it with "
+                         "--base and without --config")
+    # policy files read from git live here while the models are verified
+    with tempfile.TemporaryDirectory(prefix="modelseal-policy-") as folder:
+        return _build_report(args, Path(folder))
+
+
+def _build_report(args: argparse.Namespace, folder: Path) -> Report:
+    from dataclasses import replace
+
+    from modelseal import verifying
+    from modelseal.engine import HashRun
+    from modelseal.report.build import build_report, report_root
+
+    root = report_root(Path.cwd())  # the report's paths are relative to it
+    watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
+    if args.base is not None and not args.config:
+        models, config, watched = _base_targets(args, folder)
+    else:
+        models, config = cli_signing.resolve_models(args)
+    policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
+    policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
-        policy=cli_signing.policy_from_args(args, config), signature=args.signature,
+        policy=policy, signature=args.signature,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, verify_flags=verify_flags(args, root), all_paths=args.paths,
-        root=root)
+        report_id=args.report_id, all_paths=args.paths, root=root,
+        # listed paths from --base are repository paths already; local ones are made so
+        verify_flags=verify_flags(args, root) + (
+            listed_flags if args.base is not None else _portable_flags(listed_flags, root)))
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    return report
+    if args.base is None:
+        return report
+    from modelseal.basepolicy import policy_change
+
+    # the key and root files the inputs name are policy too: a change to them is shown
+    change = policy_change(Path.cwd(), args.base, args.head, (*watched, *listed_paths),
+                           strict=policy.strict)
+    return replace(report, policy_change=change)
+
+
+def _base_targets(args: argparse.Namespace, folder: Path
+                  ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
+    """Targets, config and the policy files read, all from the --base revision."""
+    from modelseal.basepolicy import trusted_targets
+
+    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
+    for notice in side.notices:
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    if args.signature is not None and len(models) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    if args.ignore:
+        models = [model.with_ignores(tuple(args.ignore)) for model in models]
+    return models, side.config, side.watched
 
 
 # What a reader types for a file flag whose file is not in the repository.
 _FILE_PLACEHOLDERS = {"config": "<CONFIG_YAML>", "key": "<PUBLIC_KEY_PEM>",
                       "cert_chain": "<CA_CERT_PEM>", "trust_config": "<TRUST_CONFIG_JSON>",
                       "signature": "<BUNDLE>"}
+
+
+def _portable_flags(flags: list[str], root: Path) -> list[str]:
+    """``--key PATH``/``--cert-chain PATH`` pairs with each path made portable."""
+    from modelseal.report.build import portable_path
+    from modelseal.report.escape import Placeholder
+
+    words = list(flags)
+    for index in range(1, len(words), 2):
+        name = words[index - 1].removeprefix("--").replace("-", "_")
+        words[index] = portable_path(words[index], root, Placeholder(_FILE_PLACEHOLDERS[name]))
+    return words
 
 
 def verify_flags(args: argparse.Namespace, root: Path) -> list[str]:
@@ -376,6 +442,13 @@ def _leave_for_relay(args: argparse.Namespace, context: GitHubContext, body: str
           "see the README, 'Pull requests from forks')", file=sys.stderr)
 
 
+# A fork's pull_request run can change its own workflow, so what it left is its claim:
+# the comment says so rather than lend it the bot's voice unmarked.
+RELAYED_NOTE = ("\n\n> **Relayed** from this pull request's own workflow run. A pull "
+                "request from a fork can change that run, so read this as its claim; the "
+                "checks your branch protection requires decide.\n")
+
+
 def _post_relayed(args: argparse.Namespace) -> int:
     """workflow_run job: post what a fork's run left, after checking it is for that PR."""
     from modelseal.forge import env, sticky
@@ -398,7 +471,7 @@ def _post_relayed(args: argparse.Namespace) -> int:
     if meta.get("head_sha") not in (None, expected) and not args.dry_run:
         raise UsageError(f"the relayed report is for commit {meta.get('head_sha')}, but the "
                          f"workflow run was for {expected}: not posting")
-    body = render(report, "markdown", template=args.template)
+    body = render(report, "markdown", template=args.template) + RELAYED_NOTE
     if args.dry_run:
         from modelseal.forge import github
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +56,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     verify.add_argument("--allow-unsigned", action="store_true",
                         help="a model with no signature at all passes with a warning "
                              "(default: it fails); never under a strict policy")
+    _add_base_options(verify)
     cli._add_format(verify)
     cli_stores.add_store_options(sign, verify)
 
@@ -131,6 +134,86 @@ def _add_verify_options(sub: argparse.ArgumentParser) -> None:
                      help="Sigstore trust config or trusted root of a private instance")
     sub.add_argument("--ignore-unsigned-files", action="store_true",
                      help="check only the files the signature lists")
+
+
+def add_trusted_list_options(group: argparse._ArgumentGroup) -> None:
+    """--key-list and --cert-chain-list: the CI inputs' form of --key and --cert-chain."""
+    group.add_argument("--key-list", action="append", default=[], metavar="LIST",
+                       help="trusted public keys, one per line: inline PEM blocks, or paths "
+                            "read from the --base revision (the work tree without --base); "
+                            "like --key, replaces the config's trusted signers")
+    group.add_argument("--cert-chain-list", action="append", default=[], metavar="LIST",
+                       help="trusted root certificates, in the same form as --key-list")
+
+
+def _add_base_options(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_argument_group("pull request base (the policy from the trusted side)")
+    group.add_argument("--base", metavar="REV",
+                       help="read the config (policy, models) and the key and root files it "
+                            "names from REV, not from the work tree (unless --config names a "
+                            "file)")
+    group.add_argument("--base-config", metavar="PATH",
+                       help="with --base: the config to read from REV, as a repository path")
+    add_trusted_list_options(group)
+
+
+@contextmanager
+def policy_folder() -> Iterator[Path]:
+    """A private folder for policy files read from git, kept while models are verified."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="modelseal-policy-") as folder:
+        yield Path(folder)
+
+
+def check_base_options(args: argparse.Namespace) -> None:
+    if getattr(args, "base_config", None) and (args.base is None or args.config):
+        raise UsageError("--base-config names the config at the --base revision: use it with "
+                         "--base and without --config")
+
+
+def policy_config(args: argparse.Namespace, folder: Path) -> Config | None:
+    """The config whose policy applies when no model PATH resolves one (stores,
+    registries): from --base when given (see `modelseal.basepolicy`), else as usual."""
+    from modelseal.targets import load_nearest_config
+
+    check_base_options(args)
+    if getattr(args, "base", None) is None or args.config:
+        return load_nearest_config(Path.cwd(), args.config)
+    from modelseal.basepolicy import read_trusted_side
+
+    side = read_trusted_side(Path.cwd(), args.base, folder, config_path=args.base_config,
+                             find_head_models=False)
+    return side.config
+
+
+def with_listed_files(args: argparse.Namespace, folder: Path
+                      ) -> tuple[argparse.Namespace, list[str], list[str]]:
+    """``args`` with --key-list/--cert-chain-list added to --key/--cert-chain, the
+    `verify` flags naming the listed paths (inline PEM has no path to name), and the
+    listed paths."""
+    from modelseal.basepolicy import materialize_pem_list
+
+    keys, roots = list(args.policy_keys), list(args.cert_chain)
+    flags: list[str] = []
+    listed: list[str] = []
+    for texts, what, into, flag in ((getattr(args, "key_list", []), "public key", keys,
+                                     "--key"),
+                                    (getattr(args, "cert_chain_list", []), "certificate root",
+                                     roots, "--cert-chain")):
+        for text in texts:
+            files, named = materialize_pem_list(text, what, folder, Path.cwd(),
+                                                getattr(args, "base", None))
+            into.extend(files)
+            listed += named
+            flags += [word for path in named for word in (flag, path)]
+    updated = argparse.Namespace(**{**vars(args), "policy_keys": keys, "cert_chain": roots})
+    return updated, flags, listed
+
+
+def verify_policy(args: argparse.Namespace, config: Config | None, folder: Path) -> Policy:
+    """`policy_from_args` with the --key-list/--cert-chain-list files added."""
+    return policy_from_args(with_listed_files(args, folder)[0], config)
 
 
 def policy_from_args(args: argparse.Namespace, config: Config | None) -> Policy:
@@ -259,13 +342,14 @@ def run_verify(args: argparse.Namespace) -> int:
         raise UsageError("--allow-unsigned and --strict contradict each other; pass one")
     if cli_stores.store_requested(args):
         return cli_stores.run_verify_store(args)
-    models, config = _targets(args)
-    options = verifying.VerifyOptions(
-        policy=policy_from_args(args, config), signature=args.signature,
-        ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
-        trust_config=args.trust_config, progress=args.progress,
-        allow_unsigned=args.allow_unsigned)
-    results, notices = verifying.verify_targets(models, options)
+    with policy_folder() as folder:
+        models, config = _verify_targets(args, folder)
+        options = verifying.VerifyOptions(
+            policy=verify_policy(args, config, folder), signature=args.signature,
+            ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
+            trust_config=args.trust_config, progress=args.progress,
+            allow_unsigned=args.allow_unsigned)
+        results, notices = verifying.verify_targets(models, options)
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.format == "json":
@@ -275,6 +359,24 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print_verify(results)
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+def _verify_targets(args: argparse.Namespace, folder: Path
+                    ) -> tuple[list[ModelTarget], Config | None]:
+    """`_targets`, or with --base the models and config of the base revision."""
+    check_base_options(args)
+    if args.base is None or args.config:
+        return _targets(args)
+    from modelseal.basepolicy import trusted_targets
+
+    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
+    for notice in side.notices:
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    if args.signature is not None and len(models) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    if args.ignore:
+        models = [model.with_ignores(tuple(args.ignore)) for model in models]
+    return models, side.config
 
 
 def verify_json(results: list[VerificationResult]) -> dict[str, Any]:

@@ -130,7 +130,6 @@ def _no_paths(args: argparse.Namespace) -> None:
 def run_verify_store(args: argparse.Namespace) -> int:
     """`verify` of a model in a store: bundle -> signature -> policy -> blobs re-hashed."""
     from modelseal import cli_registry, cli_signing, console, verifying
-    from modelseal.targets import load_nearest_config
 
     if cli_registry.registry_paths(args) and not any(getattr(args, o, None)
                                                      for o in STORE_OPTIONS):
@@ -142,13 +141,14 @@ def run_verify_store(args: argparse.Namespace) -> int:
     signature = args.signature or model.signature
     if signature is None:
         raise UsageError(f"{model.label} carries no signature layer; pass --signature FILE")
-    config = load_nearest_config(Path.cwd(), args.config)
-    options = verifying.VerifyOptions(
-        policy=cli_signing.policy_from_args(args, config), signature=signature,
-        ignore=tuple(args.ignore), ignore_unsigned_files=args.ignore_unsigned_files,
-        offline=args.offline, trust_config=args.trust_config, progress=args.progress)
-    verifier = verifying.Verifier(options)
-    result = verifier.verify(_store_target(model), model)
+    with cli_signing.policy_folder() as folder:  # policy files read from --base live here
+        config = cli_signing.policy_config(args, folder)
+        options = verifying.VerifyOptions(
+            policy=cli_signing.verify_policy(args, config, folder), signature=signature,
+            ignore=tuple(args.ignore), ignore_unsigned_files=args.ignore_unsigned_files,
+            offline=args.offline, trust_config=args.trust_config, progress=args.progress)
+        verifier = verifying.Verifier(options)
+        result = verifier.verify(_store_target(model), model)
     for notice in verifier.notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.format == "json":

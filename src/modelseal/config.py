@@ -22,6 +22,11 @@ SERIALIZATIONS = ("files", "shards")
 DEFAULT_SHARD_SIZE = 1_000_000_000  # the reference implementation's default
 DEFAULT_LFS_WARN_SIZE = 10 * 1024 * 1024
 
+# Finds a file the `policy:` section names (a key, a root), relative to the config's
+# directory: a local path, or None when there is none. Reading the config from a git
+# revision swaps it for one that reads the file from that same revision.
+FileResolver = Callable[[str], "Path | None"]
+
 
 @dataclass(frozen=True)
 class HashOptions:
@@ -82,6 +87,8 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     lfs_warn_size: int = DEFAULT_LFS_WARN_SIZE
     source: Path | None = None
+    # model paths listed but not found under ``root`` (only with ``missing_models_ok``)
+    missing_models: tuple[str, ...] = ()
 
     def entry_for(self, model_path: Path) -> ModelEntry | None:
         """The configured entry for ``model_path``, if it is tracked."""
@@ -111,9 +118,18 @@ def load_config(path: Path) -> Config:
     return parse_config(text, root=path.parent, source=path)
 
 
-def parse_config(text: str, *, root: Path, source: Path | None = None) -> Config:
-    """Parse config text; model paths resolve against ``root``."""
-    where = str(source or CONFIG_NAME)
+def parse_config(text: str, *, root: Path, source: Path | None = None,
+                 files: FileResolver | None = None, missing_models_ok: bool = False,
+                 where: str | None = None) -> Config:
+    """Parse config text; model paths resolve against ``root``.
+
+    ``files`` finds the policy's key and root files (default: under ``root``).
+    ``missing_models_ok`` records model paths that match nothing under ``root`` in
+    ``missing_models`` instead of failing: a config read from another revision than
+    the files it is matched against (a pull request's base) may list a model the
+    head removed. ``where`` names the config in messages (default ``source``).
+    """
+    where = where or str(source or CONFIG_NAME)
     try:
         _refuse_deep_nesting(text, where)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -121,11 +137,11 @@ def parse_config(text: str, *, root: Path, source: Path | None = None) -> Config
         raise ConfigError(f"{where}: not valid YAML: {_one_line(exc)}") from exc
     if node is None:
         return Config(root=root, source=source)
-    reader = _Reader(where)
+    reader = _Reader(where, missing_models_ok)
     top = reader.mapping(node, "top level", _TOP_KEYS)
     defaults = _hash_options(reader, top.get("defaults"), HashOptions(), "defaults")
     models = _models(reader, top.get("models"), defaults, root)
-    policy = _policy(reader, top.get("policy"), root)
+    policy = _policy(reader, top.get("policy"), files or _local_files(root))
     lfs_warn = DEFAULT_LFS_WARN_SIZE
     if "lfs" in top:
         lfs = reader.mapping(top["lfs"], "lfs", {"warn_size"})
@@ -133,7 +149,16 @@ def parse_config(text: str, *, root: Path, source: Path | None = None) -> Config
             lfs_warn = reader.positive_int(lfs["warn_size"], "lfs.warn_size")
     if "version" in top and reader.positive_int(top["version"], "version") != 1:
         raise ConfigError(f"{where}:{_line(top['version'])}: 'version' must be 1")
-    return Config(root, models, defaults, policy, lfs_warn, source)
+    return Config(root, models, defaults, policy, lfs_warn, source,
+                  tuple(reader.missing_models))
+
+
+def _local_files(root: Path) -> FileResolver:
+    def resolve(name: str) -> Path | None:
+        path = root / name
+        return path if path.is_file() else None
+
+    return resolve
 
 
 MAX_YAML_DEPTH = 32  # the schema nests 5 deep
@@ -179,8 +204,10 @@ def _one_line(exc: Exception) -> str:
 class _Reader:
     """Typed accessors over YAML nodes that raise ConfigError with file:line."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, missing_models_ok: bool = False) -> None:
         self.where = where
+        self.missing_models_ok = missing_models_ok
+        self.missing_models: list[str] = []
 
     def fail(self, node: yaml.Node, message: str) -> ConfigError:
         return ConfigError(f"{self.where}:{_line(node)}: {message}")
@@ -297,11 +324,16 @@ def _expand(reader: _Reader, node: yaml.Node, pattern: str, root: Path) -> Itera
         raise reader.fail(node, f"model path {pattern!r} must be relative to {root}")
     if glob.has_magic(pattern):
         matches = sorted(glob.glob(pattern, root_dir=root))
-        if not matches:
+        if not matches and reader.missing_models_ok:
+            reader.missing_models.append(pattern)
+        elif not matches:
             raise reader.fail(node, f"model pattern {pattern!r} matches nothing under {root}")
         yield from (root / match for match in matches)
         return
     path = root / pattern
+    if not path.exists() and not path.is_symlink() and reader.missing_models_ok:
+        reader.missing_models.append(pattern)
+        return
     if not path.exists():
         raise reader.fail(node, f"model path {pattern!r} does not exist under {root}")
     yield path
@@ -317,7 +349,7 @@ def _reject_duplicates(reader: _Reader, node: yaml.Node, entries: list[ModelEntr
         seen[key] = entry.line
 
 
-def _policy(reader: _Reader, node: yaml.Node | None, root: Path) -> PolicyConfig:
+def _policy(reader: _Reader, node: yaml.Node | None, files: FileResolver) -> PolicyConfig:
     if node is None:
         return PolicyConfig()
     keys = reader.mapping(node, "policy", _POLICY_KEYS)
@@ -326,9 +358,9 @@ def _policy(reader: _Reader, node: yaml.Node | None, root: Path) -> PolicyConfig
                      if "signers" in keys else []))
     return PolicyConfig(
         signers=signers,
-        keys=_files(reader, keys.get("keys"), "policy.keys", root),
+        keys=_files(reader, keys.get("keys"), "policy.keys", files),
         certificate_roots=_files(reader, keys.get("certificate_roots"),
-                                 "policy.certificate_roots", root),
+                                 "policy.certificate_roots", files),
         not_before=_timestamp(reader, keys["not_before"]) if "not_before" in keys else None,
         strict=reader.boolean(keys["strict"], "policy.strict") if "strict" in keys else False,
     )
@@ -345,14 +377,17 @@ def _signer(reader: _Reader, node: yaml.Node) -> SignerRule:
     return SignerRule(**values)
 
 
-def _files(reader: _Reader, node: yaml.Node | None, name: str, root: Path) -> tuple[Path, ...]:
+def _files(reader: _Reader, node: yaml.Node | None, name: str,
+           files: FileResolver) -> tuple[Path, ...]:
     if node is None:
         return ()
     paths = []
     for item in reader.sequence(node, name):
-        path = root / reader.string(item, name)
-        if not path.is_file():
-            raise reader.fail(item, f"'{name}' file {path} does not exist")
+        relative = reader.string(item, name)
+        path = files(relative)
+        if path is None:
+            raise reader.fail(item, f"'{name}' file {relative} does not exist (paths are "
+                                    "relative to the config's directory)")
         paths.append(path)
     return tuple(paths)
 

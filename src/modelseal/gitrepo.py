@@ -138,6 +138,33 @@ class GitRepo:
             return None
         return data if kind in ("blob", b"blob") else None  # GitPython gives bytes here
 
+    def blob_size(self, revision: str, path: str) -> int | None:
+        """The size of the file ``path`` at ``revision`` (None: no such file there)."""
+        for line in self._lines("ls-tree", "-l", "-z", revision, "--", path):
+            meta, _, name = line.partition("\t")
+            _mode, kind, _blob, size = meta.split()
+            if name == path and kind == "blob" and size.isdigit():
+                return int(size)
+        return None
+
+    def read_small_blob(self, revision: str, path: str, limit: int) -> bytes | None:
+        """``path`` at ``revision`` when it is a file of at most ``limit`` bytes, else None
+        (its size is never trusted to be small: the file may come from a pull request)."""
+        size = self.blob_size(revision, path)
+        if size is None or size > limit:
+            return None
+        return self.read_blob(revision, path)
+
+    def nearest_file(self, revision: str, directory: str, name: str) -> str | None:
+        """The repository path of ``name`` in ``directory`` or its nearest parent that has
+        one at ``revision`` (``directory`` is repository-relative; "" is the root)."""
+        parts = [part for part in PurePosixPath(directory).parts if part not in ("", ".")]
+        for depth in range(len(parts), -1, -1):
+            candidate = "/".join([*parts[:depth], name])
+            if self.blob_size(revision, candidate) is not None:
+                return candidate
+        return None
+
     def tree_sizes(self, revision: str, prefix: str) -> dict[str, int]:
         """Size of every file under ``prefix`` at ``revision``, by repository path.
 

@@ -80,7 +80,6 @@ def resolve_targets(paths: list[str], *, config_path: Path | None = None,
             raise UsageError(f"no model path given and no models in a {CONFIG_NAME}; pass a "
                              "model directory or run `modelseal init`")
         return [ModelTarget(entry.path, entry.options) for entry in config.models], config
-    targets = []
     config = None
     for raw in paths:
         path = Path(raw)
@@ -88,7 +87,18 @@ def resolve_targets(paths: list[str], *, config_path: Path | None = None,
             raise ModelPathError(f"model path {raw} does not exist")
         config = config or load_nearest_config(path if path.is_dir() else path.parent,
                                                config_path)
+    return targets_for(paths, config), config
+
+
+def targets_for(paths: list[str], config: Config | None) -> list[ModelTarget]:
+    """Targets for explicit ``paths``, hashed as ``config`` says (e.g. a config read from
+    a pull request's base revision); its defaults for a path it does not list."""
+    targets = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            raise ModelPathError(f"model path {raw} does not exist")
         entry = config.entry_for(path) if config else None
         options = entry.options if entry else (config.defaults if config else HashOptions())
         targets.append(ModelTarget(path, options))
-    return targets, config
+    return targets

@@ -90,9 +90,10 @@ class SignatureFailure(CheckFailed):
 
 
 class NoTrustedSigner(CheckFailed):
-    """The policy trusts no signer of the bundle's method (no key, root or signer rule),
-    so there is nothing to verify the signature against: not verified, and not proof
-    of tampering either. `verify` fails on it like any failure; `report` says so."""
+    """The policy trusts no signer at all (no key, root or signer rule), so there is
+    nothing to verify the signature against: not verified, and not proof of tampering
+    either. `verify` fails on it like any failure; `report` says so. A policy that
+    trusts someone else (another method) is a real failure, never this."""
 
     def __init__(self, what: str, fix: str) -> None:
         super().__init__(f"no trusted signer configured: {what}; to verify it, {fix}")
@@ -374,8 +375,11 @@ class Verifier:
     def _check_key(self, bundle: Bundle) -> _Checked:
         if not self.keys:
             hint = f" (hint {bundle.key_hint})" if bundle.key_hint else ""
-            raise NoTrustedSigner(f"signed with a private key{hint}", "pass --key PUB_PEM or "
-                                  "list the public key in policy.keys")
+            what, fix = f"signed with a private key{hint}", ("pass --key PUB_PEM or list the "
+                                                             "public key in policy.keys")
+            if self.options.policy.trusts_nobody:
+                raise NoTrustedSigner(what, fix)
+            raise SignatureFailure(f"{what}; {fix}")
         key = self._matching_key(bundle)
         _verify_dsse(key, bundle)
         signer = SignerInfo(METHOD_KEY, key_hint=key_hint(key))
@@ -401,8 +405,11 @@ class Verifier:
 
     def _check_certificate(self, bundle: Bundle) -> _Checked:
         if not self.roots:
-            raise NoTrustedSigner("signed with a certificate", "pass --cert-chain ROOT_PEM or "
-                                  "list the root in policy.certificate_roots")
+            what, fix = "signed with a certificate", ("pass --cert-chain ROOT_PEM or list the "
+                                                      "root in policy.certificate_roots")
+            if self.options.policy.trusts_nobody:
+                raise NoTrustedSigner(what, fix)
+            raise SignatureFailure(f"{what}; {fix}")
         chain = [_load_der_certificate(der) for der in bundle.certificates]
         leaf = chain[0]
         # A certificate bundle carries no trusted timestamp, so the only time we can
@@ -419,7 +426,7 @@ class Verifier:
             certificate_sha256=leaf.fingerprint(hashes.SHA256()).hex())
         # notBefore is the earliest the signature can count from: what `not_before`
         # policies compare against (a certificate issued before the cut-off is refused)
-        return _Checked(bundle.payload, signer, None, leaf.not_valid_before_utc,
+        return _Checked(bundle.payload, signer, signer_facts(leaf), leaf.not_valid_before_utc,
                         "certificate notBefore")
 
     def _check_sigstore(self, bundle: Bundle) -> _Checked:
@@ -467,9 +474,14 @@ class Verifier:
 
     def _check_policy(self, method: str, checked: _Checked) -> None:
         policy = self.options.policy
-        if method == METHOD_SIGSTORE:
+        # Keyless signatures always need a signer rule. A certificate signature needs one
+        # only when rules are set, but then it must satisfy one: a rule the user gave is
+        # never dropped because the chain happens to lead to a trusted root.
+        wants_rules = method == METHOD_SIGSTORE or (method == METHOD_CERTIFICATE
+                                                    and bool(policy.signers))
+        if wants_rules:
             assert checked.facts is not None
-            if not policy.signers:
+            if policy.trusts_nobody:
                 raise NoTrustedSigner(
                     "signed keylessly (Sigstore)", "say who may sign: pass --identity or "
                     "--identity-regex with --issuer, or --repository, or set policy.signers "

@@ -35,8 +35,24 @@ def option(flag: str, value: str) -> str:
     return f"{flag}={value}"
 
 
-def config_args(inputs: ActionInputs) -> list[str]:
-    return [option("--config", inputs.config)] if inputs.config else []
+def config_args(inputs: ActionInputs, base: str | None = None) -> list[str]:
+    """The config input: with a base (a pull request), the file at that path in the base
+    revision, never the one in the checked-out head."""
+    if not inputs.config:
+        return []
+    return [option("--base-config" if base else "--config", inputs.config)]
+
+
+def base_args(base: str | None) -> list[str]:
+    return [option("--base", base)] if base else []
+
+
+def trusted_file_args(policy: Policy) -> list[str]:
+    """The keys and certificate-roots inputs, as given (`report` reads them)."""
+    args = [option("--key-list", policy.keys)] if policy.keys else []
+    if policy.certificate_roots:
+        args.append(option("--cert-chain-list", policy.certificate_roots))
+    return args
 
 
 def path_args(paths: Sequence[str]) -> list[str]:
@@ -62,8 +78,10 @@ def trust_args(inputs: ActionInputs) -> list[str]:
     return [option("--trust-config", inputs.trust_config)] if inputs.trust_config else []
 
 
-def check_argv(inputs: ActionInputs) -> list[str]:
-    return ["check", *config_args(inputs), "--no-progress", *path_args(inputs.paths)]
+def check_argv(inputs: ActionInputs, base: str | None = None) -> list[str]:
+    """`check`; with a base, of the models the base's config lists (and how it hashes)."""
+    return ["check", *base_args(base), *config_args(inputs, base), "--no-progress",
+            *path_args(inputs.paths)]
 
 
 def verify_argv(inputs: ActionInputs) -> list[str]:
@@ -80,8 +98,8 @@ def sign_argv(inputs: ActionInputs, paths: Sequence[str]) -> list[str]:
 
 def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[str]:
     """The JSON report (the one hashing pass); markdown and summary render from it."""
-    base_args = [option("--base", base)] if base else []
-    return ["report", *config_args(inputs), *base_args, *policy_args(inputs.policy),
+    return ["report", *config_args(inputs, base), *base_args(base),
+            *policy_args(inputs.policy), *trusted_file_args(inputs.policy),
             *trust_args(inputs), "--no-progress", "--format", "json",
             option("--output", str(output)), *path_args(inputs.paths)]
 

@@ -69,6 +69,10 @@ class Policy:
     workflow: str = ""
     ref: str = ""
     strict: bool | None = None  # None: as the config says
+    # trusted public keys and certificate roots, as given: one per line, inline PEM
+    # blocks or repository paths (read from the base revision by `report --key-list`)
+    keys: str = ""
+    certificate_roots: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ class ActionInputs:
             identity=get("identity").strip(), identity_regex=get("identity-regex").strip(),
             issuer=get("issuer").strip(), repository=get("repository").strip(),
             workflow=get("workflow").strip(), ref=get("ref").strip(),
-            strict=parse_bool("strict", strict_raw) if strict_raw.strip() else None)
+            strict=parse_bool("strict", strict_raw) if strict_raw.strip() else None,
+            keys=get("keys").strip(), certificate_roots=get("certificate-roots").strip())
         return cls(
             command=parse_choice("command", command or get("command"), COMMANDS, "verify"),
             paths=parse_paths(get("paths")),

@@ -30,8 +30,10 @@ def split_paths(paths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(p for p in paths if not p.startswith(SCHEMES)), refs
 
 
-def verify_argv(inputs: ActionInputs, reference: str) -> list[str]:
-    return ["verify", *commands.config_args(inputs), *commands.policy_args(inputs.policy),
+def verify_argv(inputs: ActionInputs, reference: str, base: str | None = None) -> list[str]:
+    """`verify REF`; with a base (a pull request), the policy from the base commit."""
+    return ["verify", *commands.config_args(inputs, base), *commands.base_args(base),
+            *commands.policy_args(inputs.policy), *commands.trusted_file_args(inputs.policy),
             *commands.trust_args(inputs), "--no-progress", "--format", "json",
             *commands.path_args([reference])]
 
@@ -44,12 +46,13 @@ class RegistryResult:
     message: str
 
 
-def verify_references(step: Step, references: Sequence[str]) -> list[RegistryResult]:
-    return [_verify_one(step, reference) for reference in references]
+def verify_references(step: Step, references: Sequence[str],
+                      base: str | None = None) -> list[RegistryResult]:
+    return [_verify_one(step, reference, base) for reference in references]
 
 
-def _verify_one(step: Step, reference: str) -> RegistryResult:
-    done = step.modelseal(verify_argv(step.inputs, reference), capture=True)
+def _verify_one(step: Step, reference: str, base: str | None) -> RegistryResult:
+    done = step.modelseal(verify_argv(step.inputs, reference, base), capture=True)
     model = _first_model(done.stdout)
     if model is None:
         return RegistryResult(reference, False, "", "could not be verified (see the log above)")

@@ -242,9 +242,18 @@ def commit_exists(revision: str, cwd: Path) -> bool:
 
 
 def base_revision(step: Step) -> str | None:
-    """What the pull request (or push) is compared against, when it is in the checkout."""
+    """What the pull request (or push) is compared against, when it is in the checkout.
+
+    A pull request's policy and model list are read from its base, so without the base
+    commit there is nothing trusted to check it against: that is an error, not a
+    warning (the head's own config must not stand in for it).
+    """
     base = step.inputs.base or step.ctx.base_sha
     if base and not commit_exists(base, step.ctx.workspace):
+        if step.ctx.is_pull_request:
+            raise UsageError(f"the pull request's base commit {base} is not in the checkout: "
+                             "the signer policy and the models to check are read from it. "
+                             "Use actions/checkout with fetch-depth: 0")
         annotate("warning", f"base commit {base} is not in the checkout, so the report cannot "
                             "say what changed; use actions/checkout with fetch-depth: 0",
                  title="modelseal")
@@ -277,7 +286,8 @@ def verify(step: Step) -> StepResult:
     local, references = registry_refs.split_paths(step.inputs.paths)
     if not references:
         return verify_local(step)
-    results = registry_refs.verify_references(step, references)
+    # the policy comes from the base commit, as for the local models' report
+    results = registry_refs.verify_references(step, references, base_revision(step))
     step.files.add_summary(registry_refs.summary(results))
     result = verify_local(replace(step, inputs=replace(step.inputs, paths=local))) if local \
         else StepResult(EXIT_OK, {"verified": "true"})
@@ -369,7 +379,7 @@ def post_comment(step: Step, report_json: Path) -> dict[str, str]:
 
 def check(step: Step) -> StepResult:
     """Fail when a manifest is missing or stale."""
-    done = step.modelseal(commands.check_argv(step.inputs))
+    done = step.modelseal(commands.check_argv(step.inputs, base_revision(step)))
     verdict = "all manifests match their files" if done.returncode == EXIT_OK else \
         "a manifest is missing or stale: run `modelseal manifest` and commit it"
     step.files.add_summary(f"## modelseal check\n\n{verdict}\n")

@@ -168,6 +168,30 @@ class ModelReport:
         return STATE_LABELS[self.state]
 
 
+MAX_POLICY_DIFF_CHARS = 16_000
+MAX_POLICY_PATHS = 100
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """The pull request changes the policy files (`.modelseal.yaml`, or a key or root
+    file the base's policy names). The run used the base's policy; the change is shown
+    for review (``diff``: a unified diff, bounded), and fails the run when ``strict``."""
+
+    paths: tuple[str, ...]
+    diff: str = ""
+    truncated: bool = False
+    strict: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.FAILURE if self.strict else Severity.WARNING
+
+    @property
+    def diff_lines(self) -> list[str]:
+        return self.diff.splitlines()
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one run found; ``report_id`` tells several reports in a PR apart."""
@@ -178,10 +202,13 @@ class Report:
     report_id: str | None = None
     verify_command: str = ""
     tool_version: str = ""
+    policy_change: PolicyChange | None = None
 
     @property
     def verdict(self) -> Verdict:
         severities = {model.severity for model in self.models}
+        if self.policy_change is not None:
+            severities.add(self.policy_change.severity)
         if Severity.FAILURE in severities:
             return Verdict.FAIL
         if Severity.WARNING in severities:
@@ -197,6 +224,12 @@ class Report:
     @property
     def summary(self) -> str:
         """The one status line, without decoration: the verdict and the counts behind it."""
+        if self.policy_change is None:
+            return self._models_summary()
+        fails = " (strict: fails)" if self.policy_change.strict else ""
+        return f"{self._models_summary()}; policy changed in this pull request{fails}"
+
+    def _models_summary(self) -> str:
         total = len(self.models)
         if total == 0:
             return "no models to report"
@@ -275,7 +308,15 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "counts": {state.value: report.count(state) for state in ModelState},
         "verify_command": report.verify_command,
         "models": [_model_json(model) for model in report.models],
+        "policy_change": _policy_change_json(report.policy_change),
     }
+
+
+def _policy_change_json(change: PolicyChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {"paths": list(change.paths), "diff": change.diff, "truncated": change.truncated,
+            "strict": change.strict, "severity": change.severity.value}
 
 
 MAX_JSON_MODELS = 10_000
@@ -382,6 +423,19 @@ class _Reader:
             warnings=self.str_list(data, "warnings", where),
         )
 
+    def policy_change(self, value: Any) -> PolicyChange | None:
+        if value is None:
+            return None
+        data = self.obj(value, "policy_change")
+        paths = self.str_list(data, "paths", "policy_change")
+        diff = self.opt_str(data, "diff", "policy_change") or ""
+        if len(paths) > MAX_POLICY_PATHS or len(diff) > MAX_POLICY_DIFF_CHARS:
+            raise self.fail("policy_change is larger than modelseal writes it")
+        flags = {key: data.get(key, False) for key in ("truncated", "strict")}
+        if not all(isinstance(flag, bool) for flag in flags.values()):
+            raise self.fail("policy_change.truncated and .strict must be true or false")
+        return PolicyChange(paths, diff, flags["truncated"], flags["strict"])
+
     def report(self, value: Any) -> Report:
         data = self.obj(value, "the document")
         if data.get("kind") != REPORT_KIND:
@@ -398,6 +452,7 @@ class _Reader:
             report_id=self.opt_str(data, "id", "report"),
             verify_command=self.opt_str(data, "verify_command", "report") or "",
             tool_version=self.opt_str(data, "tool_version", "report") or "",
+            policy_change=self.policy_change(data.get("policy_change")),
         )
 
 

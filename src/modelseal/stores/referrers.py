@@ -19,6 +19,7 @@ from typing import Any
 
 from modelseal.bundle import MAX_BUNDLE_BYTES
 from modelseal.errors import ModelsealError
+from modelseal.stores.common import parse_digest
 from modelseal.stores.oci import BUNDLE_MEDIA_PREFIX
 from modelseal.stores.registry import (
     OCI_INDEX,
@@ -97,6 +98,7 @@ def _referrer(client: RegistryClient, repository: str, subject: str,
     digest = descriptor.get("digest")
     source = f"referrer {digest} ({via})"
     try:
+        parse_digest(digest, source)  # by digest only: a tag here would not be pinned
         size = descriptor.get("size")
         fetched = client.manifest(repository, str(digest),
                                   size=size if isinstance(size, int) else None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from modelseal.stores.registry_auth import (
     credentials_for,
     parse_challenge,
 )
-from modelseal.stores.registry_blob import CheckedBlob, reason
+from modelseal.stores.registry_blob import CheckedBlob, pieces, reason
 from modelseal.stores.registry_blob import RegistryError as RegistryError
 from modelseal.stores.registry_blob import RegistryUnavailable as RegistryUnavailable
 from modelseal.stores.registry_blob import drain as drain
@@ -266,7 +267,8 @@ class RegistryClient:
             raise RegistryError(f"{what} is {length} bytes, more than the {limit} allowed; "
                                 "refusing to read it")
         chunks, total = [], 0
-        for chunk in response.iter_content(64 * 1024):
+        deadline = time.monotonic() + self.transport.timeout  # for the whole document
+        for chunk in pieces(response, 64 * 1024, what, deadline):
             total += len(chunk)
             self.bytes_fetched += len(chunk)
             if total > limit:
@@ -296,7 +298,8 @@ class RegistryClient:
             first = errors[0] if isinstance(errors, list) and errors else {}
             code = first.get("code") if isinstance(first, dict) else None
             return str(code)[:64] if code else ""
-        except (ValueError, RegistryError, requests.exceptions.RequestException):
+        except (ValueError, RegistryError, RegistryUnavailable,
+                requests.exceptions.RequestException):
             return ""
 
     def manifest(self, repository: str, reference: str, *, size: int | None = None,
@@ -354,11 +357,12 @@ class RegistryClient:
             return None
 
     @contextmanager
-    def blob(self, repository: str, digest: str, size: int, what: str) -> Iterator[IO[bytes]]:
+    def blob(self, repository: str, digest: str, size: int, what: str, *,
+             deadline: float | None = None) -> Iterator[IO[bytes]]:
         """A reader of the blob that fails unless its bytes match ``digest`` and ``size``."""
         response = self._blob_response(repository, digest, what)
         with response:
-            raw = CheckedBlob(response, digest, size, what, self._count)
+            raw = CheckedBlob(response, digest, size, what, self._count, deadline)
             reader = io.BufferedReader(raw, _CHUNK)
             yield reader
 
@@ -368,7 +372,8 @@ class RegistryClient:
         if not 0 <= size <= limit:
             raise RegistryError(f"{what} advertises {size} bytes, more than the {limit} "
                                 "allowed; refusing to read it")
-        with self.blob(repository, digest, size, what) as stream:
+        deadline = time.monotonic() + self.transport.timeout  # small: bounded in time too
+        with self.blob(repository, digest, size, what, deadline=deadline) as stream:
             data = stream.read()
         return data
 
@@ -376,6 +381,7 @@ class RegistryClient:
         self.bytes_fetched += count
 
     def _blob_response(self, repository: str, digest: str, what: str) -> requests.Response:
+        parse_digest(digest, what)  # a digest, never a path or a tag, goes into the URL
         response = self._send("GET", f"/v2/{repository}/blobs/{digest}", _scope(repository),
                               stream=True)
         origin = self.base_url()
@@ -427,8 +433,14 @@ class RegistryClient:
         if not location:
             raise RegistryUnavailable(f"{where}: the registry gave no upload location")
         url = urljoin(self.base_url() + "/", location)
-        if urlsplit(url).netloc != self.host:
-            raise RegistryUnavailable(f"{where}: the upload location is on another host")
+        target = urlsplit(url)
+        # the same scheme as well as the same host: an `http://` location from a TLS
+        # registry (a proxy that forgot X-Forwarded-Proto) would carry the credentials
+        # and the blob in clear
+        if f"{target.scheme}://{target.netloc}" != self.base_url():
+            raise RegistryUnavailable(f"{where}: the upload location {target.scheme}://"
+                                      f"{target.netloc} is not the registry's own origin "
+                                      f"{self.base_url()}; refusing to send it the blob")
         separator = "&" if "?" in url else "?"
         url = f"{url}{separator}digest={digest}"
         headers = {"Content-Type": "application/octet-stream"}

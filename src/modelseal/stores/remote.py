@@ -106,9 +106,8 @@ class RemoteModel:
         Skipped: what the signature records in ``ignore_paths`` and ``--ignore``.
         """
         serialization = signed.serialization
-        ignored = {*serialization.ignore_paths, *(p.strip("/") for p in options.ignore)}
-        files = [f for f in self.files if not is_ignored(f.name, ignored)
-                 and not (f.name == SIGNATURE_NAME and f.digest == self.bundle_layer)]
+        ignored = _ignored(signed, options.ignore)
+        files = self.compared_files(signed, options.ignore)
         scope = SignedScope(signed)
         if signed.single_file:
             files = [self._single_file(files)]
@@ -121,6 +120,12 @@ class RemoteModel:
             self._archive_digests(archive, spec, ignored, seen, digests, scope,
                                   only_signed=options.ignore_unsigned_files)
         return scope.diff(digests)
+
+    def compared_files(self, signed: Manifest, ignore: Sequence[str]) -> list[RemoteFile]:
+        """The raw file layers verification compares: not ignored, not the bundle itself."""
+        ignored = _ignored(signed, ignore)
+        return [f for f in self.files if not is_ignored(f.name, ignored)
+                and not (f.name == SIGNATURE_NAME and f.digest == self.bundle_layer)]
 
     def manifest(self, serialization: Serialization, *, ignore: Sequence[str] = ()) -> Manifest:
         """A fresh manifest of every file but the ignored ones, for signing from here."""
@@ -174,6 +179,10 @@ class RemoteModel:
                 if scope.verdict(member.name, member.size) == HASH:
                     digests[member.name] = hash_member(member, spec)
             drain(stream)
+
+
+def _ignored(signed: Manifest, ignore: Sequence[str]) -> set[str]:
+    return {*signed.serialization.ignore_paths, *(p.strip("/") for p in ignore)}
 
 
 class _Everything:
@@ -320,12 +329,16 @@ def _with_files(model: RemoteModel, files: list[RemoteFile], archives: list[Remo
 # --- pulling exactly what verified ---------------------------------------------------------
 
 
-def pull(model: RemoteModel, signed: Manifest, bundle: bytes, target: Path) -> list[str]:
+def pull(model: RemoteModel, signed: Manifest, bundle: bytes, target: Path,
+         ignore: Sequence[str] = ()) -> list[str]:
     """Download the signed files into ``target`` (atomically); returns the paths written.
 
     Blobs come by the pinned manifest's digests and are checked as they stream, so the
     files are the bytes that verified. The bundle that verified is written as
     ``model.sig`` (``NAME.sig`` beside a single-file model) so the copy verifies offline.
+    ``model`` is the one that verified (`RemoteModel.verifying_layer`) and ``ignore``
+    the user's, so a single-file model is the one layer the check compared, and no
+    layer the check skipped is written.
     """
     target = target.absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -336,7 +349,7 @@ def pull(model: RemoteModel, signed: Manifest, bundle: bytes, target: Path) -> l
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
                                     dir=target.parent))
     try:
-        written = _download(model, signed, wanted, staging)
+        written = _download(model, signed, wanted, staging, ignore)
         missing = sorted(wanted - set(written) - ({SINGLE_FILE_NAME} if signed.single_file
                                                    else set()))
         if missing:
@@ -355,13 +368,17 @@ def pull(model: RemoteModel, signed: Manifest, bundle: bytes, target: Path) -> l
     return written
 
 
-def _download(model: RemoteModel, signed: Manifest, wanted: set[str], staging: Path
-              ) -> list[str]:
+def _download(model: RemoteModel, signed: Manifest, wanted: set[str], staging: Path,
+              ignore: Sequence[str]) -> list[str]:
     written: list[str] = []
     repository = model.ref.repository
-    for entry in model.files:
-        if not (signed.single_file or entry.name in wanted):
-            continue
+    if signed.single_file:
+        compared = model.compared_files(signed, ignore)
+        model._single_file(compared)  # exactly one, as the check found
+        entries = compared
+    else:
+        entries = [entry for entry in model.files if entry.name in wanted]
+    for entry in entries:
         what = f"{model.label}: layer {entry.name!r}"
         with model.client.blob(repository, entry.digest, entry.size, what) as stream:
             _write_new(staging / entry.name, _chunks(stream))
