@@ -154,3 +154,61 @@ def test_the_verify_hook_does_not_load_sigstore_for_manifests(repo: Git) -> None
                       "print(sorted(m for m in sys.modules if m.startswith('sigstore')))"],
                      check=False)
     assert probe.stdout.strip().endswith("[]"), probe.stdout + probe.stderr
+
+
+# --- the pulled commits never choose their own policy (issue 12, class 2) -------------
+
+
+def _attacker_key(repo: Git, home: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = home / "attacker.pem"
+    private.parent.mkdir(parents=True, exist_ok=True)
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    repo.write("keys/attacker.pub", key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private
+
+
+def test_trust_a_pulled_commit_cannot_trust_its_own_key(origin: Git, git_home: Path) -> None:
+    clone = _clone(origin, git_home)
+    private = _attacker_key(origin, git_home)
+    origin.write("models/b/model.safetensors", b"attacker weights")
+    resigned = origin.modelseal("sign", "models/b", "--method", "key", "--key", str(private),
+                                "--update-manifest")
+    assert resigned.returncode == 0, resigned.stderr
+    origin.write(".modelseal.yaml", "models:\n  - models/a\n  - models/b\n"
+                                    "policy:\n  keys: [keys/attacker.pub]\n  strict: true\n")
+    origin("add", "-A")
+    origin.commit("re-sign with my own key, trust it")
+    pulled = clone("pull", "-q", "--no-rebase", check=False)
+    assert "modelseal: error: models/b:" in pulled.stderr, pulled.stderr
+    direct = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1", "--to-ref", "HEAD")
+    assert direct.returncode == 1 and "models/b" in direct.stderr
+
+
+def test_trust_a_pulled_commit_cannot_drop_a_model_from_the_check(
+        origin: Git, git_home: Path) -> None:
+    clone = _clone(origin, git_home)
+    origin.write("models/b/model.safetensors", b"tampered weights")
+    origin("rm", "-q", "models/b/model.manifest.json")  # nothing left to find it by
+    origin.write(".modelseal.yaml", "models:\n  - models/a\n"
+                                    "policy:\n  keys: [keys/model.pub]\n  strict: true\n")
+    origin("add", "-A")
+    origin.commit("tamper with b and stop tracking it")
+    clone("pull", "-q", "--no-rebase", check=False)
+    direct = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1", "--to-ref", "HEAD")
+    assert direct.returncode == 1 and "modelseal: error: models/b:" in direct.stderr
+
+
+def test_trust_a_pulled_signed_change_still_verifies(origin: Git, git_home: Path) -> None:
+    """The rule does not get in the way of an honest pull signed by the trusted key."""
+    clone = _clone(origin, git_home)
+    origin.write("models/a/config.json", '{"v": 3}\n')
+    _sign(origin, "models/a")
+    origin("add", "-A")
+    origin.commit("honest update")
+    clone("pull", "-q", "--no-rebase")
+    direct = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1", "--to-ref", "HEAD")
+    assert direct.returncode == 0, direct.stderr

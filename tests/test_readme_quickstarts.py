@@ -83,10 +83,10 @@ def test_consumer_quick_start(tmp_path: Path) -> None:
     assert signed.returncode == 0, signed.stderr
     done = _bash(quickstart("consumer"), tmp_path, env)
     assert done.returncode == 0, done.stderr
-    assert "safe to load: signed by the publisher" in done.stdout
+    assert "verified: the bytes the publisher signed" in done.stdout
     assert json.loads((tmp_path / "verification.json").read_text())["ok"] is True
     weights = tmp_path / "bert" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
     tampered = _bash(quickstart("consumer").splitlines()[0], tmp_path, env)
-    assert tampered.returncode == 1 and "safe to load" not in tampered.stdout
+    assert tampered.returncode == 1 and "verified:" not in tampered.stdout
     assert "model.safetensors" in tampered.stdout + tampered.stderr

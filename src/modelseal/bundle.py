@@ -133,6 +133,11 @@ def parse_bundle(data: bytes, *, source: str = "bundle") -> Bundle:
     payload_type = envelope.get("payloadType")
     if not isinstance(payload_type, str):
         raise reader.fail("dsseEnvelope.payloadType is missing")
+    if not payload_type.isascii():  # it is encoded into the signed bytes (PAE)
+        try:
+            payload_type.encode("utf-8")
+        except UnicodeEncodeError:
+            raise reader.fail("dsseEnvelope.payloadType is not valid Unicode") from None
     payload = reader.base64(envelope.get("payload"), "dsseEnvelope.payload")
     signature = _only_signature(reader, envelope.get("signatures"))
     method, hint, legacy_key, certificates = _material(reader, material)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
+from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
     from modelseal.config import Config
@@ -330,14 +331,17 @@ def _ci_base(forge: str) -> str | None:
 MAX_REPORT_FILE = 64 * 1024 * 1024
 
 
-def load_report_file(path: Path, report_id: str | None) -> Report | None:
-    """A JSON report as a `Report` (``report_id`` replacing its id); None for markdown."""
+def load_report_file(path: Path, report_id: str | None, *,
+                     follow_symlinks: bool = True) -> Report | None:
+    """A JSON report as a `Report` (``report_id`` replacing its id); None for markdown.
+
+    ``follow_symlinks`` is False for files a fork's run left behind (the relay).
+    """
     from dataclasses import replace
 
     from modelseal.report.model import report_from_json
-    from modelseal.untrusted import UnsafeJson, loads_json
 
-    text = _read_text(path)
+    text = _read_text(path, follow_symlinks=follow_symlinks)
     if not text.lstrip().startswith("{"):
         return None
     try:
@@ -348,14 +352,13 @@ def load_report_file(path: Path, report_id: str | None) -> Report | None:
     return replace(report, report_id=report_id) if report_id else report
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, *, follow_symlinks: bool = True) -> str:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_REPORT_FILE + 1)
+        raw = read_regular_file(path, MAX_REPORT_FILE, follow_symlinks=follow_symlinks)
+    except UnsafeFile as exc:
+        raise UsageError(f"report: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read report {path}: {exc.strerror}") from None
-    if len(raw) > MAX_REPORT_FILE:
-        raise UsageError(f"report {path} is larger than {MAX_REPORT_FILE} bytes")
     return raw.decode("utf-8", errors="replace")
 
 
@@ -457,7 +460,8 @@ def _post_relayed(args: argparse.Namespace) -> int:
     meta = _relay_meta(args.relay)
     report_id = args.report_id or meta.get("id")
     report = load_report_file(args.relay / RELAY_REPORT,
-                              report_id if isinstance(report_id, str) else None)
+                              report_id if isinstance(report_id, str) else None,
+                              follow_symlinks=False)
     if report is None:
         raise UsageError(f"{args.relay}/{RELAY_REPORT} is not a JSON report")
     number = meta.get("pr")
@@ -492,10 +496,8 @@ def _post_relayed(args: argparse.Namespace) -> int:
 
 
 def _relay_meta(folder: Path) -> dict[str, Any]:
-    from modelseal.untrusted import UnsafeJson, loads_json
-
     try:
-        data = loads_json(_read_text(folder / RELAY_META))
+        data = loads_json(_read_text(folder / RELAY_META, follow_symlinks=False))
     except UnsafeJson as exc:
         raise UsageError(f"{folder}/{RELAY_META}: {exc}") from None
     if not isinstance(data, dict):

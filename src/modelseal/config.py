@@ -15,12 +15,14 @@ from typing import Any
 import yaml
 
 from modelseal.errors import ConfigError
+from modelseal.untrusted import read_regular_file
 
 CONFIG_NAME = ".modelseal.yaml"
 HASH_ALGORITHMS = ("sha256", "blake2b", "blake3")
 SERIALIZATIONS = ("files", "shards")
 DEFAULT_SHARD_SIZE = 1_000_000_000  # the reference implementation's default
 DEFAULT_LFS_WARN_SIZE = 10 * 1024 * 1024
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 # Finds a file the `policy:` section names (a key, a root), relative to the config's
 # directory: a local path, or None when there is none. Reading the config from a git
@@ -110,10 +112,14 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path) -> Config:
-    """Parse and validate a config file; raise ConfigError naming key and line."""
+    """Parse and validate a config file; raise ConfigError naming key and line.
+
+    The file may come from the change under review: a link to /dev/zero or a FIFO
+    is refused and the size bounded, rather than read forever.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular_file(path, MAX_CONFIG_BYTES, follow_symlinks=True).decode("utf-8")
+    except (OSError, ValueError) as exc:  # UnsafeFile and UnicodeDecodeError are ValueErrors
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     return parse_config(text, root=path.parent, source=path)
 
@@ -234,7 +240,11 @@ class _Reader:
     def _scalar(self, node: yaml.Node, name: str, kind: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, f"'{name}' must be {kind}")
-        return yaml.SafeLoader(" ").construct_object(node)
+        try:
+            return yaml.SafeLoader(" ").construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, AttributeError, TypeError):
+            # an explicit tag PyYAML cannot build: `!!int abc`, `!!bool maybe`, 5000 digits
+            raise self.fail(node, f"'{name}' must be {kind}, not {node.value[:40]!r}") from None
 
     def string(self, node: yaml.Node, name: str) -> str:
         value = self._scalar(node, name, "a string")

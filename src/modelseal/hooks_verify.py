@@ -1,11 +1,15 @@
 """The `verify` hook: after a merge, pull or checkout, verify the models that changed.
 
-It runs at ``post-merge`` and ``post-checkout`` (and ``manual``), with the policy of
-`.modelseal.yaml`. A model that does not verify (unreadable signature, signer not
-allowed, changed files) is an error. An unsigned model (no signature file at all) is a
-warning, or an error under ``strict`` (``policy.strict: true`` or ``--strict``). The
-merge has already happened either way; the hook's job is to tell the person, with the
-reason.
+It runs at ``post-merge`` (and ``manual``, and as the plain post-checkout hook) with
+the policy of `.modelseal.yaml` as it was *before* the merge or switch (``ORIG_HEAD``
+or ``--from-ref``): the commits just pulled are what is judged, so their own config
+never says who may sign them or drops a model from the check. After a fresh clone
+there is no earlier revision, and the cloned config is what you chose to trust.
+
+A model that does not verify (unreadable signature, signer not allowed, changed files)
+is an error. An unsigned model (no signature file at all) is a warning, or an error
+under ``strict`` (``policy.strict: true`` or ``--strict``). The merge has already
+happened either way; the hook's job is to tell the person, with the reason.
 
 This is the only hook that loads the signature code (cryptography, sigstore).
 Verification is offline: the embedded Sigstore trusted root, no network on a pull.
@@ -17,7 +21,10 @@ import argparse
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelseal import console
@@ -36,24 +43,37 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("PRE_COMMIT_CHECKOUT_TYPE") == "0":
         return EXIT_OK  # a checkout of files, not of a branch: nothing was pulled
     with open_context([], config_path=args.config, all_models=True,
-                      with_staged=False) as context:
-        targets = context.touched if args.all else _changed_models(context, args)
+                      with_staged=False) as context, \
+            tempfile.TemporaryDirectory(prefix="modelseal-hook-") as folder:
+        old, new = _revisions(context.repo, args) if context.repo else (None, "HEAD")
+        if old is not None and args.config is None:
+            context = _trusting_the_old_revision(context, old, Path(folder))
+        targets = context.touched if args.all or old is None else \
+            _changed_models(context, old, new)
         targets = [target for target in targets if target.path.exists()]
         if not targets:
             return EXIT_OK
         return _verify(context, targets, strict=args.strict)
 
 
-def _changed_models(context: HookContext, args: argparse.Namespace) -> list[ModelTarget]:
-    repo = context.repo
-    if repo is None:
-        return context.touched
-    old, new = _revisions(repo, args)
-    if old is None:
-        return context.touched  # a fresh clone, or nothing to compare with: every model
-    paths = [change.path for change in repo.changes_between(old, new)]
+def _trusting_the_old_revision(context: HookContext, old: str, folder: Path) -> HookContext:
+    """The context with the config (models and policy) of ``old``, the revision before the
+    merge or switch: the commits just pulled must not choose who may sign them, nor drop a
+    model from the check. Models only the new config adds are checked too."""
+    from modelseal.basepolicy import read_trusted_side
+
+    side = read_trusted_side(context.root, old, folder)
+    for notice in side.notices:
+        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    models = [ModelTarget(entry.path, entry.options) for entry in side.models]
+    return replace(context, config=side.config, touched=models)
+
+
+def _changed_models(context: HookContext, old: str, new: str) -> list[ModelTarget]:
+    assert context.repo is not None
+    paths = [change.path for change in context.repo.changes_between(old, new)]
     if os.environ.get("PRE_COMMIT_IS_SQUASH_MERGE") == "1":
-        paths += [change.path for change in repo.staged_changes()]
+        paths += [change.path for change in context.repo.staged_changes()]
     return models_for_paths(context.root, paths, context.touched, context.config)
 
 

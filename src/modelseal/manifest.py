@@ -251,9 +251,10 @@ class _StatementReader:
         raw = self._object(value, "predicate.serialization")
         method = raw.get("method")
         hash_type = raw.get("hash_type")
-        if method not in ("files", "shards"):
+        # isinstance first: a list or an object here is unhashable, and `in` would raise
+        if not isinstance(method, str) or method not in ("files", "shards"):
             raise self.fail(f"unknown serialization method {method!r}")
-        if hash_type not in DIGEST_SIZES:
+        if not isinstance(hash_type, str) or hash_type not in DIGEST_SIZES:
             raise self.fail(f"unknown hash_type {hash_type!r} (expected sha256, blake2b, blake3)")
         allow = raw.get("allow_symlinks", False)
         if not isinstance(allow, bool):
@@ -337,6 +338,11 @@ def check_resource_name(name: str, fail: Any) -> None:
         return
     if not name or "\x00" in name or "\\" in name:
         raise fail(f"resource name {name!r} is empty or holds a NUL or backslash")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no file has that name
+            raise fail(f"resource name {name!r} is not valid Unicode") from None
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise fail(f"resource name {name!r} is an absolute path")
     parts = name.split("/")

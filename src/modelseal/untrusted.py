@@ -36,15 +36,18 @@ class UnsafeFile(ValueError):
     """The path is not a regular file we may read, or it is larger than allowed."""
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
+def read_regular_file(path: Path, limit: int, *, follow_symlinks: bool = False) -> bytes:
     """The bytes of the regular file at ``path``, refusing links, FIFOs and size > limit.
 
+    ``follow_symlinks`` is for paths a trusted party chose (a flag, the CI runner):
+    the link is followed, but what it leads to must still be a regular file.
     FileNotFoundError passes through; other OS errors are OSError as usual.
     """
+    flags = READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else READ_FLAGS
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+        if exc.errno == errno.ELOOP and not follow_symlinks:  # O_NOFOLLOW met a symlink
             raise UnsafeFile(f"{path} is a symlink; refusing to follow it") from None
         raise
     with os.fdopen(fd, "rb") as stream:

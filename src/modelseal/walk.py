@@ -206,6 +206,12 @@ def _check_portable_name(root: Path, name: str) -> None:
     if "\\" in name:
         raise ModelPathError(f"{root / name}: file names with a backslash are not portable "
                              "and cannot be signed")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8, decoded as lone surrogates
+            raise ModelPathError(f"{root}: the file name {name!r} is not valid UTF-8; "
+                                 "rename it (a signature can only name UTF-8 files)") from None
 
 
 def _kind(mode: int) -> str:

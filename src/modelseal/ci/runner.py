@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelseal.errors import UsageError, printable
-from modelseal.untrusted import loads_json
+from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
@@ -210,16 +210,17 @@ def load_event(path: str) -> Mapping[str, Any]:
     """The event payload at ``path`` (``{}`` when unset); bounded before parsing."""
     if not path:
         return {}
-    file = Path(path)
     try:
-        size = file.stat().st_size
-        if size > MAX_EVENT_BYTES:
-            raise UsageError(f"event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
-        data = loads_json(file.read_text(encoding="utf-8"))
+        raw = read_regular_file(Path(path), MAX_EVENT_BYTES, follow_symlinks=True)
+        data = loads_json(raw)
     except FileNotFoundError:
         raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"event payload {path} is not valid JSON: {exc}") from None
+    except UnsafeFile as exc:
+        raise UsageError(f"event payload: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
+    except ValueError as exc:  # UnsafeJson: says whether it is bad JSON or too deep
+        raise UsageError(f"event payload {path}: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"event payload {path} is not a JSON object")
     return data

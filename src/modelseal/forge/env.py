@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from modelseal.errors import UsageError
-from modelseal.untrusted import loads_json
+from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -75,16 +75,15 @@ def read_event(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_EVENT_BYTES + 1)
+        raw = read_regular_file(Path(path), MAX_EVENT_BYTES, follow_symlinks=True)
+    except UnsafeFile as exc:
+        raise UsageError(f"event payload: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
-    if len(raw) > MAX_EVENT_BYTES:
-        raise UsageError(f"event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
     try:
         data = loads_json(raw)
     except ValueError:
-        raise UsageError(f"event payload {path} is not JSON") from None
+        raise UsageError(f"event payload {path} is not JSON (or nests too deeply)") from None
     return data if isinstance(data, dict) else {}
 
 

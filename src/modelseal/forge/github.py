@@ -34,8 +34,9 @@ def _comment(data: Any) -> Comment:
         raise ForgeError("GitHub returned a comment without an id")
     user = data.get("user") if isinstance(data.get("user"), dict) else {}
     body = data.get("body")
+    login = user.get("login") if isinstance(user, dict) else None
     return Comment(data["id"], body if isinstance(body, str) else "",
-                   user.get("login") if isinstance(user, dict) else None,
+                   login if isinstance(login, str) else None,  # the answer is untrusted
                    data.get("html_url") if isinstance(data.get("html_url"), str) else None)
 
 

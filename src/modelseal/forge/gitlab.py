@@ -22,8 +22,9 @@ def _note(data: Any) -> Comment:
         raise ForgeError("GitLab returned a note without an id")
     author = data.get("author")
     body = data.get("body")
+    username = author.get("username") if isinstance(author, dict) else None
     return Comment(data["id"], body if isinstance(body, str) else "",
-                   author.get("username") if isinstance(author, dict) else None)
+                   username if isinstance(username, str) else None)  # the answer is untrusted
 
 
 class MergeRequestNotes:

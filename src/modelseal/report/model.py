@@ -321,6 +321,7 @@ def _policy_change_json(change: PolicyChange | None) -> dict[str, Any] | None:
 
 MAX_JSON_MODELS = 10_000
 MAX_JSON_FILES = 1_000_000
+MAX_JSON_INT = 2**63 - 1
 
 
 class _Reader:
@@ -350,9 +351,13 @@ class _Reader:
         return value
 
     def opt_int(self, data: dict[str, Any], key: str, where: str) -> int | None:
+        # sizes, counts and log indexes: never negative, and small enough to render
+        # (a 400-digit size would overflow the float that formats it)
         value = data.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise self.fail(f"{where}.{key} must be an integer or null")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= MAX_JSON_INT):
+            raise self.fail(f"{where}.{key} must be an integer from 0 to {MAX_JSON_INT} "
+                            "or null")
         return value
 
     def str_list(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

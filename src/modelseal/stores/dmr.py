@@ -58,7 +58,7 @@ def open_model(reference: str, root: Path | None = None) -> StoreModel:
                             f"{ENV} or pull the model with `docker model pull`")
     index = read_json(root / "models.json", f"{root}/models.json", limit=MAX_STORE_INDEX_BYTES)
     entry = _find(index, reference, label)
-    digest = entry["id"]
+    digest = entry.get("id")
     algorithm, hexdigest = parse_digest(digest, f"{label}: id")
     manifests = BlobStore(root / "manifests", label)
     manifest = manifests.read_json({"digest": digest}, f"{label}: manifest {digest}")
@@ -77,8 +77,9 @@ def _find(index: Any, reference: str, label: str) -> dict[str, Any]:
     for entry in models:
         if not isinstance(entry, dict):
             continue
-        tags = entry.get("tags") or []
-        names = {normalize_reference(t) for t in tags if isinstance(t, str)}
+        tags = entry.get("tags")
+        names = {normalize_reference(t) for t in (tags if isinstance(tags, list) else [])
+                 if isinstance(t, str)}
         if entry.get("id") == reference or wanted in names:
             return entry
     raise StoreNotFound(f"{label}: no model tagged {wanted} in the Docker Model Runner store "

@@ -184,7 +184,8 @@ def _select(manifest: dict[str, Any], root: Path, label: str) -> dict[str, Any]:
     """A manifest list's child for the preferred runner (references read from blobs)."""
     if manifest.get("mediaType") != LIST_MEDIA_TYPE:
         return manifest
-    children = [c for c in manifest.get("manifests") or [] if isinstance(c, dict)]
+    listed = manifest.get("manifests")
+    children = [c for c in (listed if isinstance(listed, list) else []) if isinstance(c, dict)]
     for runner in RUNNER_PREFERENCE:
         for child in children:
             if str(child.get("runner", "")).lower() != runner:

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from modelseal.errors import UsageError
 from modelseal.hashing import HashSpec
@@ -33,7 +33,7 @@ from modelseal.stores.registry import (
     drain,
 )
 from modelseal.stores.source import hash_member, is_ignored
-from modelseal.stores.tarstream import Member, stream_members
+from modelseal.stores.tarstream import Member, Readable, stream_members
 from modelseal.walk import SIGNATURE_NAME, SINGLE_FILE_NAME, name_sort_key
 from modelseal.words import plural
 
@@ -393,7 +393,7 @@ def _download(model: RemoteModel, signed: Manifest, wanted: set[str], staging: P
     return written
 
 
-def _chunks(stream: IO[bytes]) -> Iterable[bytes]:
+def _chunks(stream: Readable) -> Iterable[bytes]:
     return iter(lambda: stream.read(1 << 20), b"")
 
 

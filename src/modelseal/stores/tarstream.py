@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from modelseal.stores.common import StoreError, UnsupportedLayer, safe_name
 from modelseal.untrusted import READ_FLAGS
@@ -40,7 +40,51 @@ class Member:
 
     name: str
     size: int
-    stream: IO[bytes]
+    stream: Readable
+
+
+class Readable(Protocol):
+    """What a member's bytes offer: ``read``, once, from start to end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class CheckedStream:
+    """A member's bytes: a cut or corrupt archive met while reading is a StoreError.
+
+    The consumer reads between two steps of `iter_members`, outside its handler, so
+    decoder errors (EOF inside gzip, a bad zstd frame) are translated here.
+    """
+
+    def __init__(self, stream: IO[bytes], label: str) -> None:
+        self._stream = stream
+        self._label = label
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except _decoder_errors() as exc:
+            raise _corrupt(self._label, exc) from None
+
+
+def _decoder_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged archive raises: tarfile, zlib, and the zstd module in use.
+
+    TypeError too: tarfile's gzip header reader calls ord() on what may be no byte.
+    """
+    errors: list[type[BaseException]] = [tarfile.TarError, zlib.error, EOFError, OSError,
+                                         ValueError, TypeError]
+    zstd_error = getattr(_zstd_module(), "ZstdError", None)
+    if isinstance(zstd_error, type) and issubclass(zstd_error, BaseException):
+        errors.append(zstd_error)
+    return tuple(errors)
+
+
+def _corrupt(label: str, exc: BaseException) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    return StoreError(f"{label}: the archive is corrupt or truncated "
+                      f"({' '.join(str(exc).split()) or type(exc).__name__})")
 
 
 def zstd_available() -> bool:
@@ -91,11 +135,8 @@ def stream_members(raw: IO[bytes], compression: str, label: str) -> Iterator[Mem
         try:
             archive = stack.enter_context(_open_tar(stream, compression == GZIP))
             yield from _members(archive, label)
-        except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"{label}: the archive is corrupt or truncated "
-                             f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+        except _decoder_errors() as exc:
+            raise _corrupt(label, exc) from None
 
 
 def _open_tar(stream: IO[bytes], gzipped: bool) -> tarfile.TarFile:
@@ -115,7 +156,7 @@ def _members(archive: tarfile.TarFile, label: str) -> Iterator[Member]:
         stream = archive.extractfile(info)
         if stream is None:  # pragma: no cover - isreg() members always have data
             raise StoreError(f"{label}: cannot read {name!r}")
-        yield Member(name, info.size, stream)
+        yield Member(name, info.size, CheckedStream(stream, f"{label}: {name!r}"))
 
 
 def member_name(raw: str, where: str) -> str:
