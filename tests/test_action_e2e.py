@@ -197,7 +197,7 @@ def test_sign_on_push_commits_uploads_and_reports(project: Project, stack: Sigst
     # the artifact, the summary, the step log
     assert (job.artifact_dir / "modelseal-signatures" / "model.sig").read_bytes() == \
         (job.workspace / "models/tiny/model.sig").read_bytes()
-    assert "Signed 1 of 1 model(s)" in result.summary
+    assert "Signed 1 of 1 model" in result.summary
     assert "`models/tiny` | signed now" in result.summary
     assert result.step("Set up Python for modelseal").outcome == "skipped"
 

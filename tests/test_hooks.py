@@ -38,7 +38,7 @@ def test_first_commit_creates_the_manifest_and_fails_then_passes(repo: Git) -> N
     repo("add", "-A")
     first = repo.modelseal("hook", "manifest")
     assert first.returncode == 1, first.stderr
-    assert "models/bert: created models/bert/model.manifest.json (4 file(s))" in first.stdout
+    assert "models/bert: created models/bert/model.manifest.json (4 files)" in first.stdout
     assert "git add models/bert/model.manifest.json" in first.stdout
     assert (repo.path / "models/bert/model.manifest.json").is_file()
     again = repo.modelseal("hook", "manifest")
@@ -128,7 +128,7 @@ def test_check_is_read_only_and_shows_the_diff(repo: Git) -> None:
     before = manifest.read_bytes()
     result = repo.modelseal("hook", "check", "models/bert/config.json")
     assert result.returncode == 1
-    assert "models/bert: manifest is stale (1 file(s) differ):" in result.stdout
+    assert "models/bert: manifest is stale (1 file differs):" in result.stdout
     assert "~ modified  config.json" in result.stdout
     assert "modelseal manifest models/bert && git add models/bert/model.manifest.json" \
         in result.stdout

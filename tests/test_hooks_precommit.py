@@ -64,7 +64,7 @@ def test_commit_cycle_through_the_framework(precommit_repo: Git) -> None:
     code, out = _commit(repo, "first")
     assert code != 0
     assert "modelseal manifest" in out and "Failed" in out
-    assert "models/bert: created models/bert/model.manifest.json (4 file(s))" in out
+    assert "models/bert: created models/bert/model.manifest.json (4 files)" in out
     assert "git add models/bert/model.manifest.json models/gpt/model.manifest.json" in out
 
     repo("add", "models/bert/model.manifest.json", "models/gpt/model.manifest.json")
@@ -169,7 +169,7 @@ def test_check_hook_in_ci_mode(repo: Git, hooks_project: tuple[Path, str],
     repo.commit("stale", "--no-verify")
     stale = pre_commit(repo, "run", "modelseal-check", "--all-files")
     assert stale.returncode == 1
-    assert "models/bert: manifest is stale (1 file(s) differ):" in stale.stdout
+    assert "models/bert: manifest is stale (1 file differs):" in stale.stdout
     assert "~ modified  config.json" in stale.stdout
     assert "files were modified by this hook" not in stale.stdout  # read-only
 

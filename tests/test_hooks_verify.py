@@ -70,7 +70,7 @@ def test_a_pull_of_a_tampered_model_fails_under_strict(origin: Git, git_home: Pa
     pulled = clone("pull", "-q", "--no-rebase", check=False)
     # git ignores a post-merge hook's exit status; the hook's report is what people see
     assert "modelseal: error: models/b:" in pulled.stderr
-    assert "model(s) did not verify under the strict policy" in pulled.stderr
+    assert "1 model did not verify under the strict policy; do not use it until" in pulled.stderr
     assert "models/a" not in pulled.stderr + pulled.stdout  # unchanged: not re-verified
     direct = clone.modelseal("hook", "verify", "--from-ref", "HEAD~1", "--to-ref", "HEAD")
     assert direct.returncode == 1

@@ -102,7 +102,7 @@ def issuer(stack: SigstoreStack) -> list[str]:
 
 def verified(result: Result) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ": verified (4 file(s), signed by " in result.stdout
+    assert ": verified (4 files, signed by " in result.stdout
 
 
 def rejected(result: Result, *needles: str, code: int = 1) -> str:

@@ -23,7 +23,7 @@ def test_sign_from_the_registry_attaches_a_bundle_that_verifies(registry: Regist
     copy = tmp_path / "copy.sig"
     signed = ok(run_modelseal(["sign", reference, "--method", "key", "--key", str(private),
                                "--signature", str(copy)]))
-    assert "signed (key, 4 resource(s)" in signed.stdout and "(tag schema)" in signed.stdout
+    assert "signed (key, 4 resources" in signed.stdout and "(tag schema)" in signed.stdout
     code, doc = verify_json(reference, "--key", str(public))
     assert code == 0, doc
     assert doc["bytes_fetched"] < 64 * 1024  # signing read the manifest, not the blobs

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from modelseal.words import plural
 from tests.conftest import run_modelseal
 from tests.registry_helpers import key_pair, ok, pinned_digest, signed_model, verify_json
 from tests.registry_server import Registry
@@ -64,7 +65,7 @@ def test_oras_push_with_title_annotations_verifies(registry: Registry, tmp_path:
     ok(run_modelseal(["attach", reference, "--signature", str(model / "model.sig")]))
     code, doc = verify_json(reference, "--key", str(keys[1]))
     assert code == 0, doc
-    assert doc["models"][0]["message"].startswith(f"verified ({len(files)} file(s)")
+    assert doc["models"][0]["message"].startswith(f"verified ({plural(len(files), 'file')}")
 
 
 def test_skopeo_copy_of_a_layout_verifies_including_tar_layers(

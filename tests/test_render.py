@@ -195,12 +195,12 @@ def test_template_errors_are_usage_errors(tmp_path: Path) -> None:
         render(samples.mixed(), "markdown", template=missing)
 
 
-def test_unknown_sizes_are_dashes_not_zero() -> None:
+def test_unknown_sizes_are_unknown_not_zero() -> None:
     changes = FileChanges((FileChange("modified", "w.bin", size=10),))
     assert changes.size_delta is None
     report = samples.report(ModelReport("m", ModelState.SIGNATURE_INVALID, mismatch=changes,
                                         mismatch_source="signature"))
-    assert "| modified | `w.bin` | 10 B | — |" in render(report, "markdown")
+    assert "| modified | `w.bin` | 10 B | unknown |" in render(report, "markdown")
     assert json.loads(render(report, "json"))["models"][0]["mismatch"]["size_delta"] is None
 
 

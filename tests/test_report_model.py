@@ -61,8 +61,12 @@ def test_severity_of_every_state() -> None:
         ModelState.AWAITING_SIGNATURE: Severity.PENDING,
         ModelState.MANIFEST_STALE: Severity.FAILURE,
         ModelState.SIGNATURE_INVALID: Severity.FAILURE,
-        ModelState.POLICY_VIOLATION: Severity.FAILURE, ModelState.UNSIGNED: Severity.WARNING}
+        ModelState.POLICY_VIOLATION: Severity.FAILURE, ModelState.UNSIGNED: Severity.WARNING,
+        ModelState.SIGNED_NOT_VERIFIED: Severity.WARNING}
     assert {state: ModelReport("m", state).severity for state in ModelState} == expected
+    # nothing verified these two: a strict policy fails them
+    for state in (ModelState.UNSIGNED, ModelState.SIGNED_NOT_VERIFIED):
+        assert ModelReport("m", state, strict=True).severity is Severity.FAILURE
 
 
 def test_summary_line() -> None:

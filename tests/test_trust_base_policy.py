@@ -139,9 +139,14 @@ def test_trust_no_base_config_means_no_trusted_signer_from_the_head(tmp_path: Pa
     sign(repo, "models/a", keys.attacker)
     commit_all(repo)
     document = report(repo)
-    # the head's model list is used to find models, never its policy
-    assert states(document) == {"models/a": "signature-invalid"}
+    # the head's model list is used to find models, never its policy: the base trusts
+    # nobody, so the head's key verifies nothing (signed, not verified: a warning that
+    # strict fails; issue 14)
+    assert states(document) == {"models/a": "signed-not-verified"}
     assert "list the public key in policy.keys" in document["models"][0]["message"]
+    assert document["_exit"] == 0 and document["verdict"] == "warn"
+    strict = report(repo, "--strict")
+    assert strict["_exit"] == 1 and states(strict)["models/a"] == "signed-not-verified"
     assert document["policy_change"]["paths"] == [".modelseal.yaml"]
     # a key given by the person running the report is trusted
     flagged = report(repo, "--key", str(keys.attacker_pub))
@@ -279,7 +284,7 @@ def test_trust_key_list_reads_paths_from_the_base_and_takes_inline_pem(tmp_path:
     repo("checkout", "-q", "-b", "pr")
     repo.write("NOTES.md", "docs\n")
     commit_all(repo)
-    assert states(report(repo))["models/a"] == "signature-invalid"  # no key configured
+    assert states(report(repo))["models/a"] == "signed-not-verified"  # no key configured
     by_path = report(repo, "--key-list", "keys/trusted.pub\n")
     assert states(by_path)["models/a"] == "signed-unchanged"
     inline = report(repo, "--key-list", keys.trusted_pub.read_text())
@@ -347,7 +352,7 @@ def _verify_action(project: Any, workspace: Path, event: dict[str, object], name
 def test_trust_action_keys_input_verifies_a_key_signed_model(
         project: Any, keys: Keys) -> None:
     workspace, event = _action_pull_request(project, keys, 21)
-    without = _verify_action(project, workspace, event, "no-keys")
+    without = _verify_action(project, workspace, event, "no-keys", strict="true")
     assert not without.succeeded and without.outputs["verified"] == "false"
     by_path = _verify_action(project, workspace, event, "by-path", keys="keys/trusted.pub")
     assert by_path.succeeded, by_path.log
@@ -390,9 +395,12 @@ def test_trust_action_drops_nothing_when_the_head_empties_the_config(
 def test_trust_action_uses_the_base_config_not_the_heads(project: Any, keys: Keys) -> None:
     workspace, event = _action_pull_request(project, keys, 24, trust_own_key=True)
     result = _verify_action(project, workspace, event, "own-key")
-    assert not result.succeeded and result.outputs["verified"] == "false"
+    # the base trusts nobody: the head's own key verifies nothing (a warning; issue 14)
+    assert result.outputs["verified"] == "false"
     document = json.loads(Path(result.outputs["report-json"]).read_text())
-    assert states(document) == {"models/tiny": "signature-invalid"}
+    assert states(document) == {"models/tiny": "signed-not-verified"}
+    strict = _verify_action(project, workspace, event, "own-key-strict", strict="true")
+    assert not strict.succeeded and strict.outputs["verified"] == "false"
 
 
 def test_trust_action_fails_a_pull_request_whose_base_is_not_fetched(

@@ -154,7 +154,7 @@ def test_trust_precommit_hooks_run_the_installed_modelseal(
     stale = pre_commit(repo, "run", "modelseal-check", "--hook-stage", "manual",
                        "--all-files")
     assert stale.returncode == 1, stale.stdout
-    assert "models/bert: manifest is stale (1 file(s) differ):" in stale.stdout
+    assert "models/bert: manifest is stale (1 file differs):" in stale.stdout
 
     refused = repo.commit("retrain", check=False)
     refused_out = refused.stdout + refused.stderr

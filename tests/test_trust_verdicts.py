@@ -322,7 +322,7 @@ def test_trust_hook_says_unsigned_plainly(tmp_path: Path) -> None:
     assert warned.returncode == 0
     assert f"modelseal: warning: {MODEL}: unsigned: no signature (model.sig is missing)" \
         in warned.stderr
-    assert "1 model(s) unsigned" in warned.stderr
+    assert "1 model unsigned" in warned.stderr
     failed = _hook(project, "--strict")
     assert failed.returncode == 1
     assert f"modelseal: error: {MODEL}: unsigned: no signature" in failed.stderr

@@ -87,7 +87,7 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
 def test_verified(signed: Signed, capsys: Any) -> None:
     code, out, err = signed.verify(capsys)
     assert code == 0, err
-    assert "verified (4 file(s)" in out
+    assert "verified (4 files" in out
 
 
 # --- bad bundles: each a one-line error, exit 1, nothing written ----------------------
@@ -261,7 +261,7 @@ def test_changed_removed_added_files_are_listed(signed: Signed, capsys: Any) -> 
     (signed.root / "tokenizer.json").unlink()
     (signed.root / "backdoor.py").write_text("import os")
     code, out, err = signed.verify(capsys)
-    assert_one_line_error(code, err, "files differ from the signed manifest (3 file(s))")
+    assert_one_line_error(code, err, "files differ from the signed manifest (3 files)")
     assert "modified  config.json" in out
     assert "removed   tokenizer.json" in out
     assert "added     backdoor.py" in out
@@ -485,7 +485,7 @@ def test_keyless_signature_older_than_not_before(oms_fixtures: Path, capsys: Any
 def test_keyless_needs_a_signer_policy(oms_fixtures: Path, capsys: Any) -> None:
     code, _, err = run_cli(["verify", str(oms_fixtures / "v1.1.0-sigstore"), "--offline"],
                            capsys)
-    assert_one_line_error(code, err, "no signer policy")
+    assert_one_line_error(code, err, "no trusted signer configured", "say who may sign")
 
 
 def test_keyless_tampered_fixture(oms_fixtures: Path, tmp_path: Path, capsys: Any) -> None:

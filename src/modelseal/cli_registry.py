@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.stores.ociref import RegistryRef
@@ -158,7 +159,7 @@ def _print_text(model: RemoteModel, outcome: RegistryVerification,
     if winner is None:
         return
     if pulled is not None:
-        print(f"  pulled {pulled[1]} verified file(s) into {pulled[0]}")
+        print(f"  pulled {plural(pulled[1], 'verified file')} into {pulled[0]}")
     else:
         print(f"  pull by digest: {model.pinned}")
 
@@ -244,7 +245,8 @@ def run_sign_registry(args: argparse.Namespace) -> int:
     if args.signature is not None:
         atomic_write_bytes(args.signature, bundle)
     attached = referrers.attach(client, ref.repository, model.descriptor, bundle)
-    print(f"{model.pinned}: signed ({signer.method}, {len(manifest.resources)} resource(s), "
+    resources = plural(len(manifest.resources), "resource")
+    print(f"{model.pinned}: signed ({signer.method}, {resources}, "
           f"sha256:{manifest.root_digest[:16]}...) -> referrer {attached.digest} "
           f"({attached.via})")
     return EXIT_OK
@@ -279,7 +281,7 @@ def run_push(args: argparse.Namespace) -> int:
         raise UsageError("push needs oci://HOST/REPO[:TAG] (a tag, not a digest)")
     client = _client(args, ref)
     pushed = publish.push_directory(client, ref, args.path, config_path=args.config)
-    print(f"{pushed.pinned}: pushed {pushed.layers} file layer(s) as {ref.label}")
+    print(f"{pushed.pinned}: pushed {plural(pushed.layers, 'file layer')} as {ref.label}")
     if pushed.attached is not None:
         print(f"  attached {pushed.signature} as referrer {pushed.attached.digest} "
               f"({pushed.attached.via})")

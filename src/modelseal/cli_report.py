@@ -185,8 +185,9 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
 
     from modelseal import verifying
     from modelseal.engine import HashRun
-    from modelseal.report.build import build_report
+    from modelseal.report.build import build_report, report_root
 
+    root = report_root(Path.cwd())  # the report's paths are relative to it
     watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
     if args.base is not None and not args.config:
         models, config, watched = _base_targets(args, folder)
@@ -200,8 +201,10 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         trust_config=args.trust_config, progress=args.progress)
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, verify_flags=verify_flags(args) + listed_flags,
-        all_paths=args.paths)
+        report_id=args.report_id, all_paths=args.paths, root=root,
+        # listed paths from --base are repository paths already; local ones are made so
+        verify_flags=verify_flags(args, root) + (
+            listed_flags if args.base is not None else _portable_flags(listed_flags, root)))
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.base is None:
@@ -229,18 +232,48 @@ def _base_targets(args: argparse.Namespace, folder: Path
     return models, side.config, side.watched
 
 
-def verify_flags(args: argparse.Namespace) -> list[str]:
-    """The `verify` options that reproduce this run's policy, for "verify locally"."""
-    flags: list[str] = []
-    if args.config:
-        flags += ["--config", str(args.config)]
-    flags += [word for key in args.policy_keys for word in ("--key", str(key))]
-    flags += [word for root in args.cert_chain for word in ("--cert-chain", str(root))]
+# What a reader types for a file flag whose file is not in the repository.
+_FILE_PLACEHOLDERS = {"config": "<CONFIG_YAML>", "key": "<PUBLIC_KEY_PEM>",
+                      "cert_chain": "<CA_CERT_PEM>", "trust_config": "<TRUST_CONFIG_JSON>",
+                      "signature": "<BUNDLE>"}
+
+
+def _portable_flags(flags: list[str], root: Path) -> list[str]:
+    """``--key PATH``/``--cert-chain PATH`` pairs with each path made portable."""
+    from modelseal.report.build import portable_path
+    from modelseal.report.escape import Placeholder
+
+    words = list(flags)
+    for index in range(1, len(words), 2):
+        name = words[index - 1].removeprefix("--").replace("-", "_")
+        words[index] = portable_path(words[index], root, Placeholder(_FILE_PLACEHOLDERS[name]))
+    return words
+
+
+def verify_flags(args: argparse.Namespace, root: Path) -> list[str]:
+    """The `verify` options that reproduce this run's policy, for "verify locally".
+
+    Files are named relative to ``root`` (the repository), or by a placeholder when
+    they are outside it: the report is read on other machines.
+    """
+    from modelseal.report.build import portable_path
+    from modelseal.report.escape import Placeholder
+
+    def file_flag(name: str, path: Path | str) -> list[str]:
+        placeholder = Placeholder(_FILE_PLACEHOLDERS[name])
+        return ["--" + name.replace("_", "-"), portable_path(path, root, placeholder)]
+
+    flags: list[str] = file_flag("config", args.config) if args.config else []
+    flags += [word for key in args.policy_keys for word in file_flag("key", key)]
+    flags += [word for cert in args.cert_chain for word in file_flag("cert_chain", cert)]
     for name in ("identity", "identity_regex", "issuer", "repository", "workflow", "ref",
-                 "gitlab_project", "gitlab_host", "not_before", "trust_config", "signature"):
+                 "gitlab_project", "gitlab_host", "not_before"):
         value = getattr(args, name)
         if value:
             flags += ["--" + name.replace("_", "-"), str(value)]
+    for name in ("trust_config", "signature"):
+        if getattr(args, name):
+            flags += file_flag(name, getattr(args, name))
     flags += [word for path in args.ignore for word in ("--ignore", path)]
     for name in ("strict", "offline", "ignore_unsigned_files"):
         if getattr(args, name):

@@ -311,7 +311,7 @@ def _print_stale(stale: list[Any]) -> None:
     for exc in stale:
         status = exc.status
         print(f"{printable(status.target.display)}: manifest is stale "
-              f"({status.diff.changed_files} file(s) differ)")
+              f"({console.files_differ(status.diff.changed_files)})")
         for line in console.diff_lines(status.diff):
             print(line)
 

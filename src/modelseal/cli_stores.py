@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.signing import Signer
@@ -175,8 +176,9 @@ def run_sign_store(args: argparse.Namespace) -> int:
     manifest = model.manifest(serialization, ignore=args.ignore, progress=args.progress)
     bundle = _sign_one(signer, manifest.to_json())
     atomic_write_bytes(args.signature, bundle)
-    print(printable(f"{model.label}: signed ({signer.method}, {len(manifest.resources)} "
-                    f"resource(s), sha256:{manifest.root_digest[:16]}...) -> {args.signature}"))
+    resources = plural(len(manifest.resources), "resource")
+    print(printable(f"{model.label}: signed ({signer.method}, {resources}, "
+                    f"sha256:{manifest.root_digest[:16]}...) -> {args.signature}"))
     return EXIT_OK
 
 

@@ -16,8 +16,14 @@ from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
+from modelseal.words import one_or_many, plural
 
 JSON_SCHEMA_VERSION = 1
+
+
+def files_differ(count: int) -> str:
+    """``1 file differs``, ``3 files differ``."""
+    return f"{plural(count, 'file')} {one_or_many(count, 'differs', 'differ')}"
 
 
 def _size(diff: ManifestDiff, path: str, old: bool = False) -> str:
@@ -48,14 +54,14 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
             print(f"{name}: no manifest ({printable(status.target.manifest_path.name)} is "
                   "missing)", file=out)
         elif status.stale:
-            print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) differ)",
+            print(f"{name}: manifest is stale ({files_differ(status.diff.changed_files)})",
                   file=out)
             for line in diff_lines(status.diff):
                 print(line, file=out)
         else:
             files = len({r.path for r in status.current.resources})
-            print(f"{name}: ok ({files} file(s), sha256:{status.current.root_digest[:16]}...)",
-                  file=out)
+            print(f"{name}: ok ({plural(files, 'file')}, "
+                  f"sha256:{status.current.root_digest[:16]}...)", file=out)
         print_lfs_note(status, out)
     if stale:
         paths = printable(" ".join(shlex.quote(s.target.display) for s in stale))
@@ -77,7 +83,7 @@ def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
     name, manifest = printable(status.target.display), printable(manifest)
     if status.missing:
         count = len({r.path for r in status.current.resources})
-        return [f"{name}: created {manifest} ({count} file(s))"]
+        return [f"{name}: created {manifest} ({plural(count, 'file')})"]
     if status.diff.empty:
         return [f"{name}: rewrote {manifest} in canonical form"]
     return [f"{name}: updated {manifest}:", *diff_lines(status.diff)]

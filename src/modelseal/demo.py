@@ -165,7 +165,7 @@ def _step_report(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bo
     options = verifying.VerifyOptions(policy=Policy(keys=(public_path,)), progress=False)
     report, _ = build_report([target], options, run,
                              verify_flags=["--key", f"keys/{public_path.name}"],
-                             all_paths=[target.path.name])
+                             all_paths=[str(target.path)], root=target.path.parent)
     print(render(report, "text").rstrip(), file=say.out)
     say.note("--format markdown renders it as a GitHub comment, junit for GitLab's MR widget")
     return report.verdict is Verdict.FAIL

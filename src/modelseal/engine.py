@@ -95,7 +95,8 @@ def scan_target(target: ModelTarget, run: HashRun = HashRun(),
 
 def _warn_skipped_temp_files(target: ModelTarget, names: tuple[str, ...]) -> None:
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    warn(f"{target.display}: left out {shown}: temp file(s) of an interrupted modelseal "
+    what = "a temp file" if len(names) == 1 else "temp files"
+    warn(f"{target.display}: left out {shown}: {what} of an interrupted modelseal "
          "write; delete them (verify lists every file the signature does not)")
 
 

@@ -226,8 +226,8 @@ def _check_one(context: HookContext, target: ModelTarget, run: HashRun) -> bool:
     if status.missing:
         print(f"{name}: no manifest ({manifest} is missing)", file=out)
     else:
-        print(f"{name}: manifest is stale ({status.diff.changed_files} file(s) "
-              "differ):", file=out)
+        print(f"{name}: manifest is stale "
+              f"({console.files_differ(status.diff.changed_files)}):", file=out)
         for line in console.diff_lines(status.diff):
             print(line, file=out)
     return True

@@ -32,6 +32,7 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.gitrepo import NULL_REVISION, GitRepo
 from modelseal.hooks import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
+from modelseal.words import one_or_many, plural
 
 if TYPE_CHECKING:
     from modelseal.verifying import VerificationResult
@@ -105,14 +106,15 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
     if policy.strict:
         failed += unsigned
     elif unsigned:
-        print(f"modelseal: {len(unsigned)} model(s) unsigned (a warning: set policy.strict: "
-              "true in .modelseal.yaml to fail instead)", file=sys.stderr)
+        print(f"modelseal: {plural(len(unsigned), 'model')} unsigned (a warning: set "
+              "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)
     if not failed:
         return EXIT_OK
     paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
     under = " under the strict policy" if policy.strict else ""
-    print(f"modelseal: {len(failed)} model(s) did not verify{under}; do not use them until "
-          f"`modelseal verify {paths}` passes", file=sys.stderr)
+    them = one_or_many(len(failed), "it", "them")
+    print(f"modelseal: {plural(len(failed), 'model')} did not verify{under}; do not use "
+          f"{them} until `modelseal verify {paths}` passes", file=sys.stderr)
     return EXIT_FAILED
 
 

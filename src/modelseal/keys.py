@@ -60,7 +60,8 @@ def write_key_pair(output_dir: Path, name: str = DEFAULT_NAME, *,
     output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new one: for keys only
     existing = [str(p) for p in (private_path, public_path) if os.path.lexists(p)]
     if existing and not force:
-        raise UsageError(f"{' and '.join(existing)} already exist(s); pass --force to "
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise UsageError(f"{' and '.join(existing)} already {verb}; pass --force to "
                          "replace, or choose another --name or --output-dir")
     key = ec.generate_private_key(ec.SECP256R1())
     encryption: serialization.KeySerializationEncryption = (

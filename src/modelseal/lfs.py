@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from modelseal.errors import LfsContentMissing
 from modelseal.hashing import HashSpec
 from modelseal.walk import FileEntry
+from modelseal.words import plural
 
 POINTER_VERSION = "https://git-lfs.github.com/spec/v1"
 MAX_POINTER_SIZE = 1024  # git-lfs never treats a larger file as a pointer
@@ -139,7 +140,7 @@ def content_missing(label: str, names: Sequence[str], spec: HashSpec,
 def pointer_note(label: str, names: Sequence[str]) -> str:
     """The line telling a person that pointer oids were used instead of file bytes."""
     count = len(names)
-    files = names[0] if count == 1 else f"{count} files"
+    files = names[0] if count == 1 else plural(count, "file")
     return (f"{label}: {files} {'is a Git LFS pointer' if count == 1 else 'are Git LFS pointers'}"
             "; used the pointer's sha256 oid as the file digest (content not downloaded)")
 

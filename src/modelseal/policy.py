@@ -69,6 +69,11 @@ class Policy:
     not_before: datetime | None = None
     strict: bool = False
 
+    @property
+    def trusts_nobody(self) -> bool:
+        """No key, root or keyless signer is configured: nothing can verify anything."""
+        return not (self.signers or self.keys or self.certificate_roots)
+
     @classmethod
     def from_config(cls, config: PolicyConfig) -> Policy:
         return cls(

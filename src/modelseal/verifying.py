@@ -62,6 +62,7 @@ from modelseal.signer import SignerInfo, format_time, time_json
 from modelseal.signing import check_ec_key, curve_hash
 from modelseal.targets import ModelTarget
 from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, list_model
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
@@ -86,6 +87,16 @@ class FileSource(Protocol):
 
 class SignatureFailure(CheckFailed):
     """The bundle's signature does not verify (tampered, wrong key, untrusted chain)."""
+
+
+class NoTrustedSigner(CheckFailed):
+    """The policy trusts no signer at all (no key, root or signer rule), so there is
+    nothing to verify the signature against: not verified, and not proof of tampering
+    either. `verify` fails on it like any failure; `report` says so. A policy that
+    trusts someone else (another method) is a real failure, never this."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(f"no trusted signer configured: {what}; to verify it, {fix}")
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ class VerificationResult:
     diff: ManifestDiff | None = None
     warnings: tuple[str, ...] = ()
     allow_unsigned: bool = False
+    no_trusted_signer: bool = False  # failed only because the policy trusts no signer
 
     @property
     def ok(self) -> bool:
@@ -322,15 +334,17 @@ class Verifier:
                     else self._check_files(target, signed, sig_path))
         except (ModelsealError, OSError) as exc:
             message = _exception_message(exc)
-            return self._failed(target, sig_path, step, message, bundle, checked)
+            return replace(self._failed(target, sig_path, step, message, bundle, checked),
+                           no_trusted_signer=isinstance(exc, NoTrustedSigner))
         if not diff.empty:
-            message = f"files differ from the signed manifest ({diff.changed_files} file(s))"
+            count = plural(diff.changed_files, "file")
+            message = f"files differ from the signed manifest ({count})"
             return replace(self._failed(target, sig_path, CHECK_FILES, message, bundle, checked),
                            signed_manifest=signed, diff=diff)
         assert bundle is not None and checked is not None
         return VerificationResult(
             target, sig_path, STATUS_VERIFIED,
-            f"verified ({len({r.path for r in signed.resources})} file(s), "
+            f"verified ({plural(len({r.path for r in signed.resources}), 'file')}, "
             f"signed by {checked.signer.display})",
             strict, None, bundle.method, checked.signer,
             SignatureInfo(bundle.digest, True, checked.signer.display, checked.signed_at),
@@ -361,8 +375,11 @@ class Verifier:
     def _check_key(self, bundle: Bundle) -> _Checked:
         if not self.keys:
             hint = f" (hint {bundle.key_hint})" if bundle.key_hint else ""
-            raise SignatureFailure(f"signed with a private key{hint}; pass --key PUB_PEM or "
-                                   "list the public key in policy.keys")
+            what, fix = f"signed with a private key{hint}", ("pass --key PUB_PEM or list the "
+                                                             "public key in policy.keys")
+            if self.options.policy.trusts_nobody:
+                raise NoTrustedSigner(what, fix)
+            raise SignatureFailure(f"{what}; {fix}")
         key = self._matching_key(bundle)
         _verify_dsse(key, bundle)
         signer = SignerInfo(METHOD_KEY, key_hint=key_hint(key))
@@ -388,8 +405,11 @@ class Verifier:
 
     def _check_certificate(self, bundle: Bundle) -> _Checked:
         if not self.roots:
-            raise SignatureFailure("signed with a certificate; pass --cert-chain ROOT_PEM or list "
-                                   "the root in policy.certificate_roots")
+            what, fix = "signed with a certificate", ("pass --cert-chain ROOT_PEM or list the "
+                                                      "root in policy.certificate_roots")
+            if self.options.policy.trusts_nobody:
+                raise NoTrustedSigner(what, fix)
+            raise SignatureFailure(f"{what}; {fix}")
         chain = [_load_der_certificate(der) for der in bundle.certificates]
         leaf = chain[0]
         # A certificate bundle carries no trusted timestamp, so the only time we can
@@ -461,6 +481,11 @@ class Verifier:
                                                     and bool(policy.signers))
         if wants_rules:
             assert checked.facts is not None
+            if policy.trusts_nobody:
+                raise NoTrustedSigner(
+                    "signed keylessly (Sigstore)", "say who may sign: pass --identity or "
+                    "--identity-regex with --issuer, or --repository, or set policy.signers "
+                    "in .modelseal.yaml")
             try:
                 check_signer(policy, checked.facts)
             except UsageError as exc:

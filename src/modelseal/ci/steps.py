@@ -28,6 +28,7 @@ from modelseal.errors import (
     printable,
 )
 from modelseal.untrusted import UnsafeJson, loads_json
+from modelseal.words import plural
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -209,7 +210,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
         else:
             urls = publish.attach_to_release(signatures, step.ctx, step.token)
             outputs["release-assets"] = output_lines(urls)
-            print(f"release: attached {len(urls)} signature(s)")
+            print(f"release: attached {plural(len(urls), 'signature')}")
     return outputs
 
 
@@ -223,7 +224,7 @@ def sign_summary(statuses: list[ModelStatus], pending: list[ModelStatus],
             f"{'signed now' if s.path in pending_paths else 'unchanged, kept'} "
             f"| {code_span(s.signature)} |" for s in statuses]
     lines = ["## modelseal: signatures", "",
-             f"Signed {len(pending)} of {len(statuses)} model(s) with this workflow's "
+             f"Signed {len(pending)} of {plural(len(statuses), 'model')} with this workflow's "
              "identity (Sigstore keyless).", "", "| model | result | signature |",
              "|---|---|---|", *rows]
     if outputs.get("commit"):

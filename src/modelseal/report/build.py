@@ -8,13 +8,14 @@ from those alone (a pure function); `build_report` runs the three steps.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelseal.report.escape import shell_command
+from modelseal.report.escape import Placeholder, shell_command
 from modelseal.report.model import FileChange, FileChanges, ModelReport, ModelState, Report
 from modelseal.signer import SignerInfo
 
@@ -79,6 +80,10 @@ def _decide(status: ManifestStatus | None, result: VerificationResult,
         return _Decision(state, result.message)
     if result.status == STATUS_UNSIGNED:
         return _unsigned(status, result, revision)
+    if result.no_trusted_signer:
+        # nothing to check the signature against: not verified, but not invalid either
+        return _Decision(ModelState.SIGNED_NOT_VERIFIED,
+                         result.message.removeprefix(f"{result.failed_check}: "))
     if result.failed_check == CHECK_POLICY:
         return _Decision(ModelState.POLICY_VIOLATION, result.message)
     if result.failed_check == CHECK_FILES and result.diff is not None:
@@ -148,7 +153,7 @@ def _names(paths: Sequence[str], shown: int = 3) -> str:
 
 def model_report(status: ManifestStatus | None, result: VerificationResult,
                  revision: ModelRevisions | None = None, *, verify_command: str = "",
-                 check_error: str | None = None) -> ModelReport:
+                 check_error: str | None = None, path: str | None = None) -> ModelReport:
     """One model's report from its check, verification and base..head comparison.
 
     ``status`` is None when the manifest could not be read (``check_error`` says why).
@@ -160,7 +165,7 @@ def model_report(status: ManifestStatus | None, result: VerificationResult,
         sizes = revision.head_sizes
     target = result.target
     return ModelReport(
-        path=target.display, name=target.model_name, state=decision.state,
+        path=path or target.display, name=target.model_name, state=decision.state,
         message=decision.message, strict=result.strict,
         signer=signer_from(result.signer, result.signed_at),
         changes=file_changes(revision.diff) if revision is not None else FileChanges(),
@@ -177,12 +182,49 @@ def verify_command(paths: Sequence[str], flags: Sequence[str]) -> str:
     return shell_command(["modelseal", "verify", *paths, *flags])
 
 
+MODEL_PLACEHOLDER = Placeholder("<MODEL_PATH>")
+
+
+def report_root(start: Path) -> Path:
+    """What the report's paths are relative to: the top of the repository holding
+    ``start``, else ``start`` itself. A comment's reader has a clone, not our disk."""
+    from modelseal.gitrepo import find_repo_root
+
+    return find_repo_root(start) or Path(os.path.abspath(start))
+
+
+def portable_path(path: Path | str, root: Path, placeholder: str) -> str:
+    """``path`` relative to ``root`` when it lies inside, else ``placeholder``: a report
+    never shows a local absolute path (a key file, a home folder) to its readers."""
+    from modelseal.gitrepo import relative_to_root
+
+    try:
+        return relative_to_root(root, Path(path))
+    except ValueError:
+        return placeholder
+
+
+def _shown_path(target: ModelTarget, root: Path) -> str:
+    """How the report names a model: the caller's label, else the repository path."""
+    if target.label:
+        return target.label
+    shown = portable_path(target.path, root, "")
+    return shown or f"{target.model_name} (outside the repository)"
+
+
 def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: HashRun, *,
                  base: str | None = None, head: str = "HEAD", start: Path | None = None,
                  report_id: str | None = None, verify_flags: Sequence[str] = (),
-                 all_paths: Sequence[str] = ()) -> tuple[Report, list[str]]:
-    """Check, verify and compare every target; returns the report and run notices."""
+                 all_paths: Sequence[str] = (), root: Path | None = None,
+                 ) -> tuple[Report, list[str]]:
+    """Check, verify and compare every target; returns the report and run notices.
+
+    Paths in the report are relative to ``root`` (default: `report_root`); ``verify_flags``
+    must already be (see `cli_report.verify_flags`).
+    """
     from modelseal import __version__, verifying
+
+    root = root or report_root(start or Path.cwd())
 
     checks = [_checked(target, run) for target in targets]
     results, notices = verifying.verify_targets(list(targets), options)
@@ -192,13 +234,22 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
         revisions, revision_errors = _compared(start or Path.cwd(), targets, base, head)
     models = tuple(
         model_report(status, result, revisions.get(result.target.path),
-                     verify_command=verify_command([result.target.display], verify_flags),
-                     check_error=error or revision_errors.get(result.target.path))
+                     verify_command=verify_command([_verify_path(result.target, root)],
+                                                   verify_flags),
+                     check_error=error or revision_errors.get(result.target.path),
+                     path=_shown_path(result.target, root))
         for (status, error), result in zip(checks, results, strict=True))
+    paths = [portable_path(path, root, MODEL_PLACEHOLDER) for path in all_paths]
     report = Report(models=models, base=base, head=head if base is not None else None,
-                    report_id=report_id, verify_command=verify_command(all_paths, verify_flags),
+                    report_id=report_id, verify_command=verify_command(paths, verify_flags),
                     tool_version=__version__)
     return report, notices
+
+
+def _verify_path(target: ModelTarget, root: Path) -> str:
+    if target.label:
+        return target.label
+    return portable_path(target.path, root, MODEL_PLACEHOLDER)
 
 
 def _compared(start: Path, targets: Sequence[ModelTarget], base: str, head: str

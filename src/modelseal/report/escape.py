@@ -86,6 +86,13 @@ def xml_text(text: object) -> str:
     return _XML_INVALID.sub(_REPLACEMENT, printable(text))
 
 
+class Placeholder(str):
+    """A word the reader replaces, such as ``<PUBLIC_KEY_PEM>``: shown unquoted. Only
+    modelseal's own constants are placeholders, never a value from the tree or a flag."""
+
+
 def shell_command(words: list[str]) -> str:
-    """A command line a person can paste into a POSIX shell."""
-    return " ".join(shlex.quote(word) for word in words)
+    """A command line a person can paste into a POSIX shell (after filling in any
+    `Placeholder`)."""
+    return " ".join(word if isinstance(word, Placeholder) else shlex.quote(word)
+                    for word in words)

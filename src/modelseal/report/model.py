@@ -34,6 +34,7 @@ class ModelState(str, Enum):
     MANIFEST_STALE = "manifest-stale"  # committed manifest does not match the files
     SIGNATURE_INVALID = "signature-invalid"  # bad bundle, signature or tampered files
     POLICY_VIOLATION = "policy-violation"  # valid signature by a signer not allowed
+    SIGNED_NOT_VERIFIED = "signed-not-verified"  # no trusted signer configured to check it
     UNSIGNED = "unsigned"  # no signature; a failure only under a strict policy
 
 
@@ -59,8 +60,12 @@ STATE_LABELS: Mapping[ModelState, str] = {
     ModelState.MANIFEST_STALE: "manifest stale",
     ModelState.SIGNATURE_INVALID: "signature invalid",
     ModelState.POLICY_VIOLATION: "policy violation",
+    ModelState.SIGNED_NOT_VERIFIED: "signed, not verified",
     ModelState.UNSIGNED: "unsigned",
 }
+# In the summary's comma-separated counts a label must not hold a comma itself.
+_SUMMARY_LABELS: Mapping[ModelState, str] = {
+    **STATE_LABELS, ModelState.SIGNED_NOT_VERIFIED: "signed but not verified"}
 
 _SEVERITY: Mapping[ModelState, Severity] = {
     ModelState.VERIFIED: Severity.OK,
@@ -69,8 +74,11 @@ _SEVERITY: Mapping[ModelState, Severity] = {
     ModelState.MANIFEST_STALE: Severity.FAILURE,
     ModelState.SIGNATURE_INVALID: Severity.FAILURE,
     ModelState.POLICY_VIOLATION: Severity.FAILURE,
+    ModelState.SIGNED_NOT_VERIFIED: Severity.WARNING,
     ModelState.UNSIGNED: Severity.WARNING,
 }
+# Warnings that a strict policy turns into failures: nothing verified the model.
+_STRICT_FAILURES = (ModelState.UNSIGNED, ModelState.SIGNED_NOT_VERIFIED)
 
 CHANGE_KINDS = ("added", "removed", "modified", "renamed")
 
@@ -151,7 +159,7 @@ class ModelReport:
 
     @property
     def severity(self) -> Severity:
-        if self.state is ModelState.UNSIGNED and self.strict:
+        if self.state in _STRICT_FAILURES and self.strict:
             return Severity.FAILURE
         return _SEVERITY[self.state]
 
@@ -226,7 +234,7 @@ class Report:
         if total == 0:
             return "no models to report"
         counts = Counter(model.state for model in self.models)
-        parts = [f"{counts[state]} {STATE_LABELS[state]}" for state in ModelState
+        parts = [f"{counts[state]} {_SUMMARY_LABELS[state]}" for state in ModelState
                  if counts[state]]
         noun = "model" if total == 1 else "models"
         failed = len(self.failing())

@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 from modelseal.errors import UsageError, printable, safe_json
 from modelseal.progress import human_size
 from modelseal.report import escape
-from modelseal.report.model import FileChange, FileChanges, ModelReport, Report, Severity
+from modelseal.report.model import (
+    FileChange,
+    FileChanges,
+    ModelReport,
+    ModelState,
+    Report,
+    Severity,
+)
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     import jinja2
@@ -203,19 +211,33 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "fence": _markup(escape.code_block),
         "link": _markup(escape.markdown_link),
         "size": size_text,
+        "file_size": file_size_text,
         "delta": delta_text,
         "number": lambda n: f"{n:,}",
+        "plural": plural,
     }
 
 
+# Words for what a report does not know, instead of a bare dash a reader must guess at.
+UNKNOWN_SIZE = "unknown"
+NO_CHANGE = "no change"
+
+
 def size_text(nbytes: int | None) -> str:
-    return "—" if nbytes is None else human_size(nbytes)
+    return UNKNOWN_SIZE if nbytes is None else human_size(nbytes)
 
 
-def delta_text(nbytes: int | None) -> str:
-    """A size change: +2.0 MiB, -512 B, ±0, or — when it is not known."""
+def file_size_text(change: FileChange) -> str:
+    """A file's size after the change: ``none`` once removed, ``unknown`` when not known."""
+    if change.kind == "removed":
+        return "none"
+    return size_text(change.size)
+
+
+def delta_text(nbytes: int | None, unknown: str = UNKNOWN_SIZE) -> str:
+    """A size change: +2.0 MiB, -512 B, ±0, or ``unknown`` when it is not known."""
     if nbytes is None:
-        return "—"
+        return unknown
     if nbytes == 0:
         return "±0"
     return ("+" if nbytes > 0 else "-") + human_size(abs(nbytes))
@@ -280,15 +302,25 @@ def _context(report: Report, step: Detail, limit: Limit | None, color: bool) -> 
         "style": style,
         "change_summary": change_summary,
         "signer_rows": signer_rows,
+        "signer_cell": signer_cell,
     }
 
 
 def change_summary(changes: FileChanges) -> str:
-    """``2 added, 1 modified`` (or ``settings changed``, or ``—``)."""
+    """``2 added, 1 modified`` (or ``settings changed``, or ``no change``)."""
     parts = [f"{count:,} {kind}" for kind, count in changes.counts().items() if count]
     if changes.settings:
         parts.append("settings changed")
-    return ", ".join(parts) or "—"
+    return ", ".join(parts) or NO_CHANGE
+
+
+def signer_cell(model: ModelReport) -> str:
+    """What the signer column says when no verified signer is known, and why."""
+    if model.state is ModelState.UNSIGNED:
+        return "not signed"
+    if model.state is ModelState.AWAITING_SIGNATURE:
+        return "not signed yet"
+    return "not verified"
 
 
 def signer_rows(model: ModelReport) -> list[tuple[str, str | None, str]]:

@@ -35,6 +35,7 @@ from modelseal.stores.registry import (
 from modelseal.stores.source import hash_member, is_ignored
 from modelseal.stores.tarstream import Member, Readable, stream_members
 from modelseal.walk import SIGNATURE_NAME, SINGLE_FILE_NAME, name_sort_key
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.verifying import VerifyOptions
@@ -145,7 +146,7 @@ class RemoteModel:
     def _single_file(self, files: list[RemoteFile]) -> RemoteFile:
         if self.archives or len(files) != 1:
             raise StoreError(f"the signature is for a single file (resource '.'), but "
-                             f"{self.label} holds {len(files)} raw file layer(s)"
+                             f"{self.label} holds {plural(len(files), 'raw file layer')}"
                              + (" and tar layers" if self.archives else ""))
         return replace(files[0], name=SINGLE_FILE_NAME)
 
@@ -352,7 +353,8 @@ def pull(model: RemoteModel, signed: Manifest, bundle: bytes, target: Path,
         missing = sorted(wanted - set(written) - ({SINGLE_FILE_NAME} if signed.single_file
                                                    else set()))
         if missing:
-            raise StoreError(f"{model.label}: the artifact lacks signed file(s) "
+            files = "a signed file" if len(missing) == 1 else "signed files"
+            raise StoreError(f"{model.label}: the artifact lacks {files} "
                              f"{', '.join(missing[:5])}")
         sig_name = f"{written[0]}.sig" if signed.single_file else "model.sig"
         _write_new(staging / sig_name, [bundle])

@@ -23,6 +23,7 @@ from modelseal.scope import HASH, SignedScope
 from modelseal.stores.common import StoreError
 from modelseal.stores.tarstream import Member, TarLayer, iter_members
 from modelseal.walk import SIGNATURE_NAME, SINGLE_FILE_NAME, FileEntry, Listing, name_sort_key
+from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.verifying import VerifyOptions
@@ -105,7 +106,7 @@ class StoreModel:
     def _single_file(self, files: list[FileEntry]) -> FileEntry:
         """The one file of a single-file model, named as the signature names it."""
         if self.archives or len(files) != 1:
-            count = f"{len(files)} file(s)" + (" and tar layers" if self.archives else "")
+            count = plural(len(files), "file") + (" and tar layers" if self.archives else "")
             raise StoreError(f"the signature is for a single file (resource '.'), but "
                              f"{self.label} holds {count}")
         return files[0]._replace(name=SINGLE_FILE_NAME)
