@@ -262,6 +262,25 @@ def test_a_tampered_model_with_a_trusted_key_is_still_invalid(
     assert document["models"][0]["state"] == "signature-invalid"
 
 
+def test_trust_no_trusted_signer_never_explains_away_tampered_files(
+        signed_repo: tuple[Git, Path, Path], tmp_path: Path) -> None:
+    """With nobody trusted the signature proves nothing, but files that differ from the
+    statement it carries are an error, not a "signed, not verified" warning (class 3)."""
+    repo, _, _ = signed_repo
+    copy = Git(tmp_path / "copy", repo.env)
+    repo.run(["git", "clone", "-q", str(repo.path), str(copy.path)])
+    (copy.path / "models/bert/config.json").write_text('{"evil": true}\n')
+    assert copy.modelseal("manifest", "models/bert").returncode == 0
+    proc = copy.modelseal("report", "--format", "json")
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 1, document
+    model = document["models"][0]
+    assert model["state"] == "signature-invalid" and "config.json" in json.dumps(model)
+    assert "no trusted signer configured" in model["message"]
+    verify = copy.modelseal("verify", "models/bert")
+    assert verify.returncode == 1 and "files differ" in verify.stderr
+
+
 def test_keyless_signature_without_a_signer_policy(oms_fixtures: Path, tmp_path: Path) -> None:
     """A Sigstore bundle and no `policy.signers`: not a "policy violation" either."""
     import shutil

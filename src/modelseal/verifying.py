@@ -332,10 +332,12 @@ class Verifier:
             step = CHECK_FILES
             diff = (source.check_files(signed, self.options) if source is not None
                     else self._check_files(target, signed, sig_path))
+        except NoTrustedSigner as exc:
+            assert bundle is not None
+            return self._not_verified(target, sig_path, step, exc, bundle, source)
         except (ModelsealError, OSError) as exc:
             message = _exception_message(exc)
-            return replace(self._failed(target, sig_path, step, message, bundle, checked),
-                           no_trusted_signer=isinstance(exc, NoTrustedSigner))
+            return self._failed(target, sig_path, step, message, bundle, checked)
         if not diff.empty:
             count = plural(diff.changed_files, "file")
             message = f"files differ from the signed manifest ({count})"
@@ -349,6 +351,27 @@ class Verifier:
             strict, None, bundle.method, checked.signer,
             SignatureInfo(bundle.digest, True, checked.signer.display, checked.signed_at),
             signed, checked.signed_at, checked.time_source, diff, tuple(checked.warnings))
+
+    def _not_verified(self, target: ModelTarget, sig_path: Path, step: str,
+                      exc: NoTrustedSigner, bundle: Bundle,
+                      source: FileSource | None) -> VerificationResult:
+        """No signer is trusted, so the signature proves nothing: "signed, not verified".
+        Files that differ from the statement it carries (or that cannot be read) are still
+        an error, never explained away as a missing policy."""
+        try:
+            signed = bundle.statement()
+            diff = (source.check_files(signed, self.options) if source is not None
+                    else self._check_files(target, signed, sig_path))
+        except (ModelsealError, OSError) as files_exc:
+            return self._failed(target, sig_path, CHECK_FILES, _exception_message(files_exc),
+                                bundle, None)
+        if not diff.empty:
+            message = (f"files differ from the manifest in the signature "
+                       f"({plural(diff.changed_files, 'file')}); besides, {exc}")
+            return replace(self._failed(target, sig_path, CHECK_FILES, message, bundle, None),
+                           signed_manifest=signed, diff=diff)
+        return replace(self._failed(target, sig_path, step, _exception_message(exc), bundle,
+                                    None), no_trusted_signer=True)
 
     def _failed(self, target: ModelTarget, sig_path: Path, step: str, message: str,
                 bundle: Bundle | None, checked: _Checked | None) -> VerificationResult:
