@@ -72,3 +72,36 @@ def test_weights_inside_a_model_or_a_glob_model_are_covered(tmp_path: Path) -> N
     found = untracked_weight_dirs(tmp_path, [tmp_path / "models" / "a"])
     assert found == {".": ["top.gguf"]}
     assert untracked_weight_dirs(tmp_path, [tmp_path]) == {}
+
+
+def test_report_and_comment_show_untracked_weights(repo: Git) -> None:
+    import cmarkgfm
+
+    _tracked_repo(repo)
+    repo.write("models/new/model.safetensors", b"w" * 10)
+    repo.write("models/new/`odd`.bin", b"w")
+    document = json.loads(repo.modelseal("report", "--format", "json").stdout)
+    assert document["untracked_weights"] == [
+        {"directory": "models/new", "files": ["`odd`.bin", "model.safetensors"],
+         "strict": False}]
+    assert document["verdict"] == "warn"
+    assert "untracked weights in 1 directory" in document["summary"]
+    import jsonschema
+
+    schema = Path(__file__).resolve().parents[1] / "src/modelseal/report/schema/report-v1.json"
+    jsonschema.validate(document, json.loads(schema.read_text()))
+    markdown = repo.modelseal("report", "--format", "markdown").stdout
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown)
+    assert "<strong>Untracked weights:</strong>" in html
+    assert "<code>models/new</code>" in html and "<code>`odd`.bin</code>" in html
+    text = repo.modelseal("report", "--format", "text").stdout
+    assert "untracked weights: models/new/ holds `odd`.bin, model.safetensors" in text
+    # the JSON reads back (the comment step renders from it)
+    from modelseal.report.model import report_from_json
+
+    assert report_from_json(document).untracked_weights[0].directory == "models/new"
+    # a PATH reports that model only; strict fails
+    assert "untracked_weights" not in json.loads(
+        repo.modelseal("report", "models/a", "--format", "json").stdout)
+    strict = repo.modelseal("report", "--strict", "--format", "json")
+    assert strict.returncode == 1 and json.loads(strict.stdout)["verdict"] == "fail"

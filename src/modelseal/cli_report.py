@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from modelseal.forge.env import GitHubContext
     from modelseal.forge.github import PullRequestComments
     from modelseal.forge.gitlab import MergeRequestNotes
-    from modelseal.report.model import Report
+    from modelseal.report.model import Report, UntrackedWeights
     from modelseal.targets import ModelTarget
 
 REPORT_FORMATS = ("markdown", "text", "json", "junit", "github-summary", "gitlab")
@@ -207,6 +207,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
             listed_flags if args.base is not None else _portable_flags(listed_flags, root)))
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    report = replace(report, untracked_weights=_untracked(args, models, config, policy.strict))
     if args.base is None:
         return report
     from modelseal.basepolicy import policy_change
@@ -215,6 +216,23 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     change = policy_change(Path.cwd(), args.base, args.head, (*watched, *listed_paths),
                            strict=policy.strict)
     return replace(report, policy_change=change)
+
+
+def _untracked(args: argparse.Namespace, models: list[ModelTarget], config: Config | None,
+               strict: bool) -> tuple[UntrackedWeights, ...]:
+    """With no PATH the whole repository is reported: weights no model covers too."""
+    from modelseal.report.model import (
+        MAX_UNTRACKED_DIRS,
+        MAX_UNTRACKED_FILES,
+    )
+    from modelseal.report.model import UntrackedWeights as Entry
+    from modelseal.weights import untracked_weight_dirs
+
+    if args.paths or config is None:
+        return ()
+    found = untracked_weight_dirs(config.root, [model.path for model in models])
+    return tuple(Entry(directory, tuple(names[:MAX_UNTRACKED_FILES]), strict)
+                 for directory, names in sorted(found.items())[:MAX_UNTRACKED_DIRS])
 
 
 def _base_targets(args: argparse.Namespace, folder: Path

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from modelseal.walk import MAX_DIRECTORY_DEPTH
+from modelseal.words import plural
 
 WEIGHT_EXTENSIONS = (".safetensors", ".gguf", ".onnx", ".bin", ".pt", ".pth", ".ckpt",
                      ".h5", ".tflite", ".mlmodel", ".keras")
@@ -104,6 +105,6 @@ def describe(found: dict[str, list[str]]) -> list[str]:
     lines = []
     for directory, names in sorted(found.items()):
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        count = f"{len(names)} weight file" + ("s" if len(names) != 1 else "")
-        lines.append(f"{directory}/ holds {count} no tracked model covers ({shown})")
+        lines.append(f"{directory}/ holds {plural(len(names), 'weight file')} no tracked "
+                     f"model covers ({shown})")
     return lines

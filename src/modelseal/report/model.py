@@ -17,6 +17,7 @@ from typing import Any
 
 from modelseal.errors import UsageError
 from modelseal.signer import SignerInfo
+from modelseal.words import plural
 
 Signer = SignerInfo  # the report's name for who signed
 
@@ -192,6 +193,24 @@ class PolicyChange:
         return self.diff.splitlines()
 
 
+MAX_UNTRACKED_DIRS = 1000
+MAX_UNTRACKED_FILES = 100  # per directory, as listed in the report
+
+
+@dataclass(frozen=True)
+class UntrackedWeights:
+    """Weight files in ``directory`` that no tracked model covers: nothing checks or
+    signs them. A warning, or a failure under a strict policy."""
+
+    directory: str
+    files: tuple[str, ...]
+    strict: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.FAILURE if self.strict else Severity.WARNING
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one run found; ``report_id`` tells several reports in a PR apart."""
@@ -203,12 +222,14 @@ class Report:
     verify_command: str = ""
     tool_version: str = ""
     policy_change: PolicyChange | None = None
+    untracked_weights: tuple[UntrackedWeights, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
         severities = {model.severity for model in self.models}
         if self.policy_change is not None:
             severities.add(self.policy_change.severity)
+        severities.update(entry.severity for entry in self.untracked_weights)
         if Severity.FAILURE in severities:
             return Verdict.FAIL
         if Severity.WARNING in severities:
@@ -224,10 +245,14 @@ class Report:
     @property
     def summary(self) -> str:
         """The one status line, without decoration: the verdict and the counts behind it."""
-        if self.policy_change is None:
-            return self._models_summary()
-        fails = " (strict: fails)" if self.policy_change.strict else ""
-        return f"{self._models_summary()}; policy changed in this pull request{fails}"
+        summary = self._models_summary()
+        if self.policy_change is not None:
+            fails = " (strict: fails)" if self.policy_change.strict else ""
+            summary += f"; policy changed in this pull request{fails}"
+        if self.untracked_weights:
+            where = plural(len(self.untracked_weights), "directory", "directories")
+            summary += f"; untracked weights in {where}"
+        return summary
 
     def _models_summary(self) -> str:
         total = len(self.models)
@@ -309,6 +334,10 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "verify_command": report.verify_command,
         "models": [_model_json(model) for model in report.models],
         "policy_change": _policy_change_json(report.policy_change),
+        **({"untracked_weights": [{"directory": entry.directory, "files": list(entry.files),
+                                   "strict": entry.strict}
+                                  for entry in report.untracked_weights]}
+           if report.untracked_weights else {}),
     }
 
 
@@ -441,6 +470,22 @@ class _Reader:
             raise self.fail("policy_change.truncated and .strict must be true or false")
         return PolicyChange(paths, diff, flags["truncated"], flags["strict"])
 
+    def untracked(self, value: Any) -> tuple[UntrackedWeights, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > MAX_UNTRACKED_DIRS:
+            raise self.fail("untracked_weights must be a list")
+        entries = []
+        for item in value:
+            data = self.obj(item, "untracked_weights[]")
+            files = self.str_list(data, "files", "untracked_weights[]")
+            strict = data.get("strict", False)
+            if len(files) > MAX_UNTRACKED_FILES or not isinstance(strict, bool):
+                raise self.fail("untracked_weights[] is not as modelseal writes it")
+            entries.append(UntrackedWeights(self.str_(data, "directory", "untracked_weights[]"),
+                                            files, strict))
+        return tuple(entries)
+
     def report(self, value: Any) -> Report:
         data = self.obj(value, "the document")
         if data.get("kind") != REPORT_KIND:
@@ -458,6 +503,7 @@ class _Reader:
             verify_command=self.opt_str(data, "verify_command", "report") or "",
             tool_version=self.opt_str(data, "tool_version", "report") or "",
             policy_change=self.policy_change(data.get("policy_change")),
+            untracked_weights=self.untracked(data.get("untracked_weights")),
         )
 
 
