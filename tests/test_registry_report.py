@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -179,3 +180,34 @@ def test_a_saved_report_with_a_malformed_reference_is_refused(value: str) -> Non
                 "models": [{"path": "oci://h/r:v1", "state": "verified", "reference": value}]}
     with pytest.raises(UsageError, match="reference must be"):
         report_from_json(document)
+
+
+def test_ollama_reference_is_reported_through_the_same_path(registry: Registry,
+                                                            tmp_path: Path) -> None:
+    from modelseal.stores.registry import RegistryClient, sha256_digest
+    from tests.store_builders import build_ollama_store
+
+    store = build_ollama_store(tmp_path / "ollama", [
+        ("application/vnd.ollama.image.model", b"GGUF" + os.urandom(4096)),
+        ("application/vnd.ollama.image.template", b"{{ .Prompt }}")])
+    private, public = key_pair(tmp_path)
+    signature = tmp_path / "tiny.sig"
+    ok(run_modelseal(["sign", "--ollama", "tiny", "--method", "key", "--key", str(private),
+                      "--signature", str(signature)], env={"OLLAMA_MODELS": str(store)}))
+    manifest = (store / "manifests" / "registry.ollama.ai" / "library" / "tiny" /
+                "latest").read_bytes()
+    client = RegistryClient(registry.host)
+    document = json.loads(manifest)
+    for descriptor in [document["config"], *document["layers"]]:
+        blob = store / "blobs" / descriptor["digest"].replace(":", "-")
+        client.push_blob("library/report-tiny", descriptor["digest"], blob.read_bytes())
+    client.push_manifest("library/report-tiny", "latest", manifest, document["mediaType"])
+    reference = f"ollama://{registry.host}/library/report-tiny:latest"
+    ok(run_modelseal(["attach", reference, "--signature", str(signature)]))
+    code, report = _report(tmp_path, reference, "--key", str(public))
+    assert code == 0, report
+    row = _rows(report)[reference]
+    assert row["state"] == "verified"
+    assert row["reference"] == f"{registry.host}/library/report-tiny@{sha256_digest(manifest)}"
+    # Ollama references have no digest form: the command names the tag, and works
+    assert row["verify_command"].startswith(f"modelseal verify {reference} --key ")

@@ -331,7 +331,9 @@ def report_references(args: argparse.Namespace, references: list[str], options: 
             rows.append(registry_error_report(text, str(exc), verify_command=command))
             continue
         notices += outcome.notices
-        command = shell_command(["modelseal", "verify", ref.scheme + model.pinned, *flags])
+        # an ollama:// reference has no digest form: it is checked again by its tag
+        again = ref.label if ref.scheme == ociref.OLLAMA_SCHEME else ref.scheme + model.pinned
+        command = shell_command(["modelseal", "verify", again, *flags])
         rows.append(registry_model_report(text, model.pinned, outcome.result,
                                           verify_command=command))
     return tuple(rows), notices
