@@ -211,3 +211,18 @@ def test_ollama_reference_is_reported_through_the_same_path(registry: Registry,
     assert row["reference"] == f"{registry.host}/library/report-tiny@{sha256_digest(manifest)}"
     # Ollama references have no digest form: the command names the tag, and works
     assert row["verify_command"].startswith(f"modelseal verify {reference} --key ")
+
+
+def test_manifest_digest_mismatch_is_an_error_row(registry: Registry, tmp_path: Path,
+                                                  keys: tuple[Path, Path]) -> None:
+    model = signed_model(tmp_path, keys[0])
+    reference, digest = _push(registry, model, "acme/report-mismatch:v1")
+    stored = registry.blob_file(digest)
+    document = json.loads(stored.read_bytes())
+    document["annotations"] = {"swapped": "yes"}
+    stored.write_bytes(json.dumps(document).encode())
+    code, report = _report(tmp_path, reference, "--key", str(keys[1]))
+    assert code == 1
+    row = _rows(report)[reference]
+    assert row["state"] == "signature-invalid" and row["severity"] == "failure"
+    assert "digest mismatch" in row["message"] and digest in row["message"]
