@@ -226,3 +226,18 @@ def test_manifest_digest_mismatch_is_an_error_row(registry: Registry, tmp_path: 
     row = _rows(report)[reference]
     assert row["state"] == "signature-invalid" and row["severity"] == "failure"
     assert "digest mismatch" in row["message"] and digest in row["message"]
+
+
+def test_signature_flag_names_the_one_references_bundle(registry: Registry, tmp_path: Path,
+                                                        keys: tuple[Path, Path]) -> None:
+    model = signed_model(tmp_path, keys[0])
+    signature = tmp_path / "kept.sig"
+    shutil.move(model / "model.sig", signature)
+    reference, _ = _push(registry, model, "acme/report-flag:v1")  # pushed unsigned
+    code, report = _report(tmp_path, reference, "--key", str(keys[1]),
+                           "--signature", str(signature))
+    assert code == 0, report
+    assert _rows(report)[reference]["state"] == "verified"
+    both = run_modelseal(["report", reference, model.name, "--signature", str(signature)],
+                         cwd=tmp_path)
+    assert both.returncode == 2 and "one bundle" in both.stderr

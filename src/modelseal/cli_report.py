@@ -207,7 +207,8 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
-        policy=policy, signature=args.signature,
+        # with only a registry model, --signature is that reference's (verify_reference)
+        policy=policy, signature=args.signature if models else None,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
     # listed paths from --base are repository paths already; local ones are made so
