@@ -190,7 +190,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     root = report_root(Path.cwd())  # the report's paths are relative to it
     watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
     if args.base is not None and not args.config:
-        models, config, watched = _base_targets(args, folder)
+        models, config, watched = cli_signing.base_targets(args, folder)
     else:
         models, config = cli_signing.resolve_models(args)
     policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
@@ -233,21 +233,6 @@ def _untracked(args: argparse.Namespace, models: list[ModelTarget], config: Conf
     found = untracked_weight_dirs(config.root, [model.path for model in models])
     return tuple(Entry(directory, tuple(names[:MAX_UNTRACKED_FILES]), strict)
                  for directory, names in sorted(found.items())[:MAX_UNTRACKED_DIRS])
-
-
-def _base_targets(args: argparse.Namespace, folder: Path
-                  ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
-    """Targets, config and the policy files read, all from the --base revision."""
-    from modelseal.basepolicy import trusted_targets
-
-    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
-    for notice in side.notices:
-        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    if args.signature is not None and len(models) != 1:
-        raise UsageError("--signature names one bundle; pass exactly one model path with it")
-    if args.ignore:
-        models = [model.with_ignores(tuple(args.ignore)) for model in models]
-    return models, side.config, side.watched
 
 
 # What a reader types for a file flag whose file is not in the repository.
