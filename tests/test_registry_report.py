@@ -169,6 +169,11 @@ def test_base_policy_judges_registry_models_not_the_head_config(
     head_code, head_document = _report(repo, reference)
     assert head_code == 1
     assert _rows(head_document)[reference]["state"] != "verified"
+    # a PATH was named (a reference): the repository's other weights are not reported
+    (repo / "stray").mkdir()
+    (repo / "stray" / "weights.safetensors").write_bytes(os.urandom(64))
+    _, named = _report(repo, reference, "--base", "HEAD~1")
+    assert "untracked_weights" not in named
 
 
 @pytest.mark.parametrize("value", ["x" * 600, "host/repo:latest", "host/repo@sha256:" + "A" * 64,

@@ -194,6 +194,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     references = [p for p in args.paths if is_registry_reference(str(p))]
     if references and args.signature is not None and len(args.paths) != 1:
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    named = bool(args.paths)  # no PATH at all: the whole repository (untracked weights too)
     args = argparse.Namespace(**{**vars(args), "paths": [p for p in args.paths
                                                          if p not in references]})
     watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
@@ -201,7 +202,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     if references and not args.paths:  # registry models only: just the policy's config
         config, watched = _policy_config(args, folder)
     elif args.base is not None and not args.config:
-        models, config, watched = _base_targets(args, folder)
+        models, config, watched = cli_signing.base_targets(args, folder)
     else:
         models, config = cli_signing.resolve_models(args)
     policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
@@ -225,7 +226,8 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
                          verify_command=report.verify_command if args.paths else "")
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    report = replace(report, untracked_weights=_untracked(args, models, config, policy.strict))
+    report = replace(report, untracked_weights=() if named else
+                     _untracked(args, models, config, policy.strict))
     if args.base is None:
         return report
     from modelseal.basepolicy import policy_change
@@ -264,21 +266,6 @@ def _policy_config(args: argparse.Namespace, folder: Path
     side = read_trusted_side(Path.cwd(), args.base, folder, config_path=args.base_config,
                              find_head_models=False)
     return side.config, side.watched
-
-
-def _base_targets(args: argparse.Namespace, folder: Path
-                  ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
-    """Targets, config and the policy files read, all from the --base revision."""
-    from modelseal.basepolicy import trusted_targets
-
-    models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
-    for notice in side.notices:
-        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    if args.signature is not None and len(models) != 1:
-        raise UsageError("--signature names one bundle; pass exactly one model path with it")
-    if args.ignore:
-        models = [model.with_ignores(tuple(args.ignore)) for model in models]
-    return models, side.config, side.watched
 
 
 # What a reader types for a file flag whose file is not in the repository.

@@ -369,6 +369,14 @@ def _verify_targets(args: argparse.Namespace, folder: Path
     check_base_options(args)
     if args.base is None or args.config:
         return _targets(args)
+    models, config, _ = base_targets(args, folder)
+    return models, config
+
+
+def base_targets(args: argparse.Namespace, folder: Path
+                 ) -> tuple[list[ModelTarget], Config | None, tuple[str, ...]]:
+    """Targets, config and the repository paths of the policy files read, all from the
+    --base revision (see `modelseal.basepolicy`); `verify` and `report` share it."""
     from modelseal.basepolicy import trusted_targets
 
     models, side = trusted_targets(args.paths, args.base, folder, args.base_config)
@@ -378,7 +386,7 @@ def _verify_targets(args: argparse.Namespace, folder: Path
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
     if args.ignore:
         models = [model.with_ignores(tuple(args.ignore)) for model in models]
-    return models, side.config
+    return models, side.config, side.watched
 
 
 def verify_json(results: list[VerificationResult]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -12,7 +11,7 @@ from typing import Any
 
 from modelseal.errors import CheckFailed, UsageError
 from modelseal.manifest import check_resource_name
-from modelseal.untrusted import UnsafeFile, json_nesting_exceeds, read_regular_file
+from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 MAX_INDEX_BYTES = 4 * 1024 * 1024  # OCI registries cap manifests at 4 MiB; so do we
 MAX_STORE_INDEX_BYTES = 16 * 1024 * 1024  # a store-wide list of models (models.json)
@@ -51,13 +50,11 @@ def read_bounded(path: Path, what: str, *, limit: int) -> bytes:
 
 
 def loads(data: bytes, what: str) -> Any:
-    """``json.loads`` with a nesting-depth check first, so hostile input cannot recurse."""
-    if json_nesting_exceeds(data, MAX_JSON_DEPTH):
-        raise StoreError(f"{what}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    """Store metadata as JSON, through the one bounded reader (`untrusted.loads_json`)."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise StoreError(f"{what} is not valid JSON: {' '.join(str(exc).split())}") from None
+        return loads_json(data, max_depth=MAX_JSON_DEPTH)
+    except UnsafeJson as exc:
+        raise StoreError(f"{what}: {exc}") from None
 
 
 def parse_digest(value: Any, where: str) -> tuple[str, str]:
