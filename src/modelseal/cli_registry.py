@@ -16,10 +16,12 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
 from modelseal.words import plural
 
 if TYPE_CHECKING:
+    from modelseal.report.model import ModelReport
     from modelseal.stores.ociref import RegistryRef
     from modelseal.stores.registry import RegistryClient
     from modelseal.stores.registry_verify import RegistryVerification
     from modelseal.stores.remote import RemoteModel
+    from modelseal.verifying import VerifyOptions
 
 _ATTACH_EXAMPLES = """\
   modelseal attach oci://registry.example/acme/bert:v1 --signature models/bert/model.sig
@@ -90,23 +92,15 @@ def _client(args: argparse.Namespace, ref: RegistryRef) -> RegistryClient:
 def run_verify_registry(args: argparse.Namespace) -> int:
     """`verify oci://REF`: pin, find every bundle, verify until one passes, maybe pull."""
     from modelseal import cli_signing, verifying
-    from modelseal.stores import referrers, registry_verify, remote
 
     ref = _one_reference(args)
-    client = _client(args, ref)
-    model = remote.open_reference(client, ref)
-    if args.signature is not None:
-        candidates = [_local_candidate(args.signature)]
-    else:
-        candidates = referrers.find_candidates(client, ref.repository, model.subjects,
-                                               model.signature)
     with cli_signing.policy_folder() as folder:  # policy files read from --base live here
         config = cli_signing.policy_config(args, folder)
         options = verifying.VerifyOptions(
-            policy=cli_signing.verify_policy(args, config, folder), ignore=tuple(args.ignore),
+            policy=cli_signing.verify_policy(args, config, folder),
             ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
             trust_config=args.trust_config, progress=args.progress)
-        outcome = registry_verify.verify_candidates(model, candidates, options)
+        model, outcome = verify_reference(args, ref, options)
     for notice in outcome.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
     pulled = _pull(args, model, outcome) if outcome.result.ok and args.pull else None
@@ -115,6 +109,25 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     else:
         _print_text(model, outcome, pulled)
     return EXIT_OK if outcome.result.ok else EXIT_FAILED
+
+
+def verify_reference(args: argparse.Namespace, ref: RegistryRef, options: VerifyOptions
+                     ) -> tuple[RemoteModel, RegistryVerification]:
+    """Pin ``ref``, find its candidate bundles (or take --signature) and verify them with
+    ``options`` plus --ignore: what `verify oci://` and `report oci://` both do."""
+    from dataclasses import replace
+
+    from modelseal.stores import referrers, registry_verify, remote
+
+    client = _client(args, ref)
+    model = remote.open_reference(client, ref)
+    if args.signature is not None:
+        candidates = [_local_candidate(args.signature)]
+    else:
+        candidates = referrers.find_candidates(client, ref.repository, model.subjects,
+                                               model.signature)
+    options = replace(options, ignore=tuple(args.ignore))
+    return model, registry_verify.verify_candidates(model, candidates, options)
 
 
 def _local_candidate(path: Path) -> Any:
@@ -289,3 +302,38 @@ def run_push(args: argparse.Namespace) -> int:
         print("  no signature beside the model: the artifact is unsigned (sign it with "
               f"`modelseal sign {ref.label} ...`)")
     return EXIT_OK
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def report_references(args: argparse.Namespace, references: list[str], options: VerifyOptions,
+                      flags: list[str]) -> tuple[tuple[ModelReport, ...], list[str]]:
+    """One report row per reference, verified as `verify oci://` does, and the notices.
+
+    A registry that fails (auth, not found, digest mismatch) gives a failure row for
+    that reference only, so the report still covers the other models.
+    """
+    from modelseal.errors import ModelsealError
+    from modelseal.report.build import registry_error_report, registry_model_report
+    from modelseal.report.escape import shell_command
+    from modelseal.stores import ociref
+
+    flags = [*flags, *(w for host in args.insecure_registry for w in ("--insecure-registry", host))]
+    parsed = [ociref.parse(text) for text in references]  # a malformed one is a usage error
+    rows: list[ModelReport] = []
+    notices: list[str] = []
+    for text, ref in zip(references, parsed, strict=True):
+        try:
+            model, outcome = verify_reference(args, ref, options)
+        except ModelsealError as exc:
+            command = shell_command(["modelseal", "verify", text, *flags])
+            rows.append(registry_error_report(text, str(exc), verify_command=command))
+            continue
+        notices += outcome.notices
+        # an ollama:// reference has no digest form: it is checked again by its tag
+        again = ref.label if ref.scheme == ociref.OLLAMA_SCHEME else ref.scheme + model.pinned
+        command = shell_command(["modelseal", "verify", again, *flags])
+        rows.append(registry_model_report(text, model.pinned, outcome.result,
+                                          verify_command=command))
+    return tuple(rows), notices

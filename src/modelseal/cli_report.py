@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal import cli_signing
+from modelseal import cli_registry, cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
+from modelseal.stores.ociref import is_registry_reference
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ _REPORT_EXAMPLES = """\
   modelseal report models/bert --base main --format text --repository acme/models
   modelseal report --base "$BASE_SHA" --format json --output modelseal-report.json
   modelseal report --base main --format junit --output modelseal-junit.xml --exit-zero
-  modelseal report --base main --template my-comment.md.j2"""
+  modelseal report --base main --template my-comment.md.j2
+  modelseal report models/bert oci://registry.example/acme/bert:v1 --key signer.pub"""
 
 _COMMENT_EXAMPLES = """\
   modelseal comment --github --base "$BASE_SHA" --repository acme/models --workflow sign.yml
@@ -82,6 +84,7 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
     cli_signing.add_model_options(sub)
     cli_signing.add_policy_options(sub)
     cli_signing.add_verify_options(sub)
+    cli_registry.add_transport_options(sub)
     group = sub.add_argument_group("report")
     group.add_argument("--base", metavar="REV",
                        help="compare with this revision (its merge base with --head): what "
@@ -188,26 +191,43 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     from modelseal.report.build import build_report, report_root
 
     root = report_root(Path.cwd())  # the report's paths are relative to it
+    references = [p for p in args.paths if is_registry_reference(str(p))]
+    if references and args.signature is not None and len(args.paths) != 1:
+        raise UsageError("--signature names one bundle; pass exactly one model path with it")
+    named = bool(args.paths)  # no PATH at all: the whole repository (untracked weights too)
+    args = argparse.Namespace(**{**vars(args), "paths": [p for p in args.paths
+                                                         if p not in references]})
     watched: tuple[str, ...] = ()  # repository paths of the policy files read from --base
-    if args.base is not None and not args.config:
+    models: list[ModelTarget] = []
+    if references and not args.paths:  # registry models only: just the policy's config
+        config, watched = _policy_config(args, folder)
+    elif args.base is not None and not args.config:
         models, config, watched = cli_signing.base_targets(args, folder)
     else:
         models, config = cli_signing.resolve_models(args)
     policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
     policy = cli_signing.policy_from_args(policy_args, config)
     options = verifying.VerifyOptions(
-        policy=policy, signature=args.signature,
+        # with only a registry model, --signature is that reference's (verify_reference)
+        policy=policy, signature=args.signature if models else None,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
         trust_config=args.trust_config, progress=args.progress)
+    # listed paths from --base are repository paths already; local ones are made so
+    flags = verify_flags(args, root) + (
+        listed_flags if args.base is not None else _portable_flags(listed_flags, root))
     report, notices = build_report(
         models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
-        report_id=args.report_id, all_paths=args.paths, root=root,
-        # listed paths from --base are repository paths already; local ones are made so
-        verify_flags=verify_flags(args, root) + (
-            listed_flags if args.base is not None else _portable_flags(listed_flags, root)))
+        report_id=args.report_id, all_paths=args.paths, root=root, verify_flags=flags)
+    if references:
+        rows, more = cli_registry.report_references(
+            args, references, options, flags)
+        notices += more
+        report = replace(report, models=report.models + rows,
+                         verify_command=report.verify_command if args.paths else "")
     for notice in notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    report = replace(report, untracked_weights=_untracked(args, models, config, policy.strict))
+    report = replace(report, untracked_weights=() if named else
+                     _untracked(args, models, config, policy.strict))
     if args.base is None:
         return report
     from modelseal.basepolicy import policy_change
@@ -233,6 +253,19 @@ def _untracked(args: argparse.Namespace, models: list[ModelTarget], config: Conf
     found = untracked_weight_dirs(config.root, [model.path for model in models])
     return tuple(Entry(directory, tuple(names[:MAX_UNTRACKED_FILES]), strict)
                  for directory, names in sorted(found.items())[:MAX_UNTRACKED_DIRS])
+
+
+def _policy_config(args: argparse.Namespace, folder: Path
+                   ) -> tuple[Config | None, tuple[str, ...]]:
+    """With only registry models: the config whose policy applies (from --base when
+    given, as `verify --base` reads it) and the policy files read from --base."""
+    if args.base is None or args.config:
+        return cli_signing.policy_config(args, folder), ()
+    from modelseal.basepolicy import read_trusted_side
+
+    side = read_trusted_side(Path.cwd(), args.base, folder, config_path=args.base_config,
+                             find_head_models=False)
+    return side.config, side.watched
 
 
 # What a reader types for a file flag whose file is not in the repository.

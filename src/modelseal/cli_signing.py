@@ -63,8 +63,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _add_model_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("paths", nargs="*", metavar="PATH",
-                     help="model directory or single model file (default: every model in "
-                          ".modelseal.yaml)")
+                     help="model directory or single model file, or a registry model "
+                          "oci://HOST[:PORT]/REPO[:TAG|@sha256:DIGEST] or ollama://... "
+                          "(verify, sign: one reference alone; report: any, beside local "
+                          "paths) (default: every model in .modelseal.yaml)")
     cli_options.add_config_option(sub)
     sub.add_argument("--signature", type=Path, metavar="FILE",
                      help="bundle path (default: model.sig in the model, or FILE.sig beside a "

@@ -177,6 +177,44 @@ def model_report(status: ManifestStatus | None, result: VerificationResult,
     )
 
 
+def registry_model_report(label: str, pinned: str, result: VerificationResult, *,
+                          verify_command: str = "") -> ModelReport:
+    """A registry model's report: its verification alone (it has no manifest in the
+    work tree and no base..head changes). ``pinned`` is ``HOST/REPO@sha256:...``."""
+    from modelseal.verifying import CHECK_FILES, CHECK_POLICY, STATUS_UNSIGNED, STATUS_VERIFIED
+
+    mismatch = FileChanges()
+    if result.status == STATUS_VERIFIED:
+        state, message = ModelState.VERIFIED, result.message
+    elif result.status == STATUS_UNSIGNED:
+        state = ModelState.UNSIGNED
+        message = result.message.removeprefix(f"{result.status}: ")
+    elif result.no_trusted_signer:
+        state = ModelState.SIGNED_NOT_VERIFIED
+        message = result.message.removeprefix(f"{result.failed_check}: ")
+    elif result.failed_check == CHECK_POLICY:
+        state, message = ModelState.POLICY_VIOLATION, result.message
+    else:
+        state, message = ModelState.SIGNATURE_INVALID, result.message
+        if result.failed_check == CHECK_FILES and result.diff is not None:
+            mismatch = file_changes(result.diff, old_sizes_known=False)
+            named = list(_presence(mismatch))
+            message = f"{message}: {_names(named)}" if named else message
+    return ModelReport(
+        path=label, name=label.rsplit("/", 1)[-1], state=state, message=message,
+        strict=result.strict, signer=signer_from(result.signer, result.signed_at),
+        mismatch=mismatch, mismatch_source="signature" if not mismatch.empty else None,
+        reference=pinned, verify_command=verify_command, warnings=tuple(result.warnings))
+
+
+def registry_error_report(label: str, error: str, *, verify_command: str = "") -> ModelReport:
+    """A registry model that could not be checked (auth, not found, digest mismatch): a
+    failure row naming the step, so the other models are still reported."""
+    return ModelReport(path=label, name=label.rsplit("/", 1)[-1],
+                       state=ModelState.SIGNATURE_INVALID, message=f"not verified: {error}",
+                       strict=True, verify_command=verify_command)
+
+
 def verify_command(paths: Sequence[str], flags: Sequence[str]) -> str:
     """The `modelseal verify` command line that checks ``paths`` with the same policy."""
     return shell_command(["modelseal", "verify", *paths, *flags])

@@ -8,6 +8,7 @@ JSON document described by `schema/report-v1.json`; `report_from_json` reads it 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ class ModelReport:
     size: int | None = None
     verify_command: str = ""
     warnings: tuple[str, ...] = ()
+    reference: str | None = None  # a registry model: HOST/REPO@sha256:... to pull
 
     @property
     def severity(self) -> Severity:
@@ -315,6 +317,7 @@ def _model_json(model: ModelReport) -> dict[str, Any]:
         "mismatch": _changes_json(model.mismatch), "mismatch_source": model.mismatch_source,
         "root_digest": model.root_digest, "files": model.files, "size": model.size,
         "verify_command": model.verify_command, "warnings": list(model.warnings),
+        **({"reference": model.reference} if model.reference is not None else {}),
     }
 
 
@@ -351,6 +354,8 @@ def _policy_change_json(change: PolicyChange | None) -> dict[str, Any] | None:
 MAX_JSON_MODELS = 10_000
 MAX_JSON_FILES = 1_000_000
 MAX_JSON_INT = 2**63 - 1
+MAX_REFERENCE_CHARS = 512
+_PINNED = re.compile(r"[^\s@/]+/[^\s@]+@sha256:[0-9a-f]{64}")
 
 
 class _Reader:
@@ -455,7 +460,15 @@ class _Reader:
             files=self.opt_int(data, "files", where), size=self.opt_int(data, "size", where),
             verify_command=self.opt_str(data, "verify_command", where) or "",
             warnings=self.str_list(data, "warnings", where),
+            reference=self.reference(data, where),
         )
+
+    def reference(self, data: dict[str, Any], where: str) -> str | None:
+        value = self.opt_str(data, "reference", where)
+        if value is not None and (len(value) > MAX_REFERENCE_CHARS
+                                  or not _PINNED.fullmatch(value)):
+            raise self.fail(f"{where}.reference must be HOST/REPO@sha256:<64 hex digits>")
+        return value
 
     def policy_change(self, value: Any) -> PolicyChange | None:
         if value is None:
