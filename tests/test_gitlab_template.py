@@ -183,7 +183,10 @@ def test_template_declares_no_id_tokens_and_sign_explains_them_first() -> None:
     assert "SIGSTORE_ID_TOKEN" in script[0] and "id_tokens:" in script[0]
     assert "aud: sigstore" in script[0] and "exit 2" in script[0]
     assert "pip install" in script[1], "the token is checked before anything is installed"
-    assert script[-1] == "ms sign --method sigstore"
+    signing = "\n".join(script[2:])
+    # local models into files; each registry reference, unless already signed, in place
+    assert "ms sign --method sigstore" in signing
+    assert 'ms sign "$ref" --method sigstore' in signing
 
 
 def test_verify_publishes_junit_and_markdown_and_comments_only_with_a_token() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_modelseal
-from tests.registry_helpers import ok
+from tests.registry_helpers import key_pair, ok, signed_model, verify_json
 from tests.registry_server import Registry
 from tests.sigstore_stack.fixture import sigstore_stack as sigstore_stack
 from tests.test_gitlab_ci_local import GCL, MAIN, MODEL, PROJECT, Project
@@ -48,3 +48,33 @@ def test_merge_request_job_verifies_registry_paths(project: Project, registry: R
         base, MODELSEAL_PATHS=f"{good} {unsigned}"), unset=("CI_COMMIT_BRANCH",))
     assert failed.result("modelseal-verify") == "FAIL 1", failed.output
     assert "not signed" in failed.output
+
+
+def test_sign_job_signs_registry_paths_and_keeps_them_when_signed(
+        project: Project, registry: Registry, tmp_path: Path) -> None:
+    """The sign job with a local and an oci:// path: the local model gets its model.sig,
+    the reference is signed keyless in the registry, and is kept on the next run."""
+    stack = project.stack
+    private, _ = key_pair(tmp_path)
+    model = signed_model(tmp_path, private, "gitlab-pushed")
+    (model / "model.sig").unlink()
+    reference = f"oci://{registry.host}/acme/gitlab-keyless:v1"
+    ok(run_modelseal(["push", str(model), reference]))
+    token = stack.gitlab_token(PROJECT, MAIN, pipeline_source="push")
+    variables = {"SIGSTORE_ID_TOKEN": token, "MODELSEAL_PATHS": f"{MODEL} {reference}",
+                 "MODELSEAL_TRUST_CONFIG": str(stack.trust_config),
+                 "MODELSEAL_ISSUER": stack.issuer}
+    first = project.pipeline("sign-models", variables=variables)
+    assert first.result("sign-models") == "PASS", first.output
+    assert "-> referrer" in first.output
+    assert (project.repo / MODEL / "model.sig").is_file()
+    policy = ["--gitlab-project", PROJECT, "--ref", MAIN, "--issuer",
+              stack.issuer, "--trust-config", str(stack.trust_config)]
+    code, doc = verify_json(reference, *policy)
+    assert code == 0, doc
+    assert verify_json(reference, *policy[:1], "acme/other", *policy[2:])[0] == 1
+
+    again = project.pipeline("sign-models", variables=variables)
+    assert again.result("sign-models") == "PASS", again.output
+    assert f"{reference}: signature already verifies; not re-signing" in again.output
+    assert "-> referrer" not in again.output

@@ -6,9 +6,11 @@ import json
 import os
 from pathlib import Path
 
-from tests.conftest import run_modelseal
+from tests.conftest import Result, run_modelseal
 from tests.registry_helpers import key_pair, ok, signed_model, verify_json
 from tests.registry_server import Registry
+from tests.sigstore_stack.fixture import SigstoreStack
+from tests.sigstore_stack.fixture import sigstore_stack as sigstore_stack
 
 
 def test_sign_from_the_registry_attaches_a_bundle_that_verifies(registry: Registry,
@@ -97,10 +99,79 @@ def test_action_paths_accept_registry_references(registry: Registry, tmp_path: P
     code, summary, output = action(f"{good_ref} {bad_ref}")
     assert code == 1
     assert "| FAILED |" in summary and "not signed" in summary
-    signing = run_modelseal(["action", "run", "--command", "sign"], cwd=workspace,
-                            env={"MODELSEAL_INPUT_PATHS": good_ref,
-                                 "GITHUB_WORKSPACE": str(workspace)})
-    assert signing.returncode == 2 and "modelseal push" in signing.stdout + signing.stderr
+
+
+REPO, WORKFLOW, REF = "acme/models", ".github/workflows/publish.yml", "refs/heads/main"
+
+
+def test_action_sign_step_signs_registry_references_keyless(
+        registry: Registry, sigstore_stack: SigstoreStack, tmp_path: Path) -> None:
+    """The Action's sign step: an unsigned pushed model is signed keyless and the bundle
+    attached; a local model beside it is signed as before; a second run keeps both."""
+    private, _ = key_pair(tmp_path)
+    pushed = signed_model(tmp_path, private, "pushed")
+    (pushed / "model.sig").unlink()
+    reference = f"oci://{registry.host}/acme/action-keyless:v1"
+    ok(run_modelseal(["push", str(pushed), reference]))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    local = signed_model(workspace, private, "local")
+    (local / "model.sig").unlink()
+    policy = ["--repository", REPO, "--workflow", WORKFLOW, "--ref", REF,
+              "--issuer", sigstore_stack.issuer, "--trust-config",
+              str(sigstore_stack.trust_config)]
+    assert verify_json(reference, *policy)[0] == 1
+
+    def sign_step(name: str) -> tuple[Result, str, str]:
+        summary, output = tmp_path / f"{name}-summary.md", tmp_path / f"{name}-output.txt"
+        summary.write_text("")
+        output.write_text("")
+        env = {**sigstore_stack.github_actions_env(REPO, WORKFLOW, REF),
+               "MODELSEAL_INPUT_PATHS": f"local {reference}",
+               "MODELSEAL_INPUT_ISSUER": sigstore_stack.issuer,
+               "MODELSEAL_INPUT_TRUST_CONFIG": str(sigstore_stack.trust_config),
+               "GITHUB_WORKSPACE": str(workspace), "GITHUB_STEP_SUMMARY": str(summary),
+               "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(tmp_path / "runner-temp")}
+        (tmp_path / "runner-temp").mkdir(exist_ok=True)
+        result = run_modelseal(["action", "run", "--command", "sign"], cwd=workspace, env=env)
+        return result, summary.read_text(), output.read_text()
+
+    first, summary, output = sign_step("first")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"| `{reference}` | signed now |" in summary
+    assert f"{registry.host}/acme/action-keyless@sha256:" in summary
+    assert outputs(output)["signed"] == ["local/model.sig", reference]
+    assert outputs(output)["signatures"] == ["local/model.sig"]  # files only
+    code, doc = verify_json(reference, *policy)
+    assert code == 0, doc
+    assert doc["models"][0]["signature_source"].endswith("(tag schema)")
+    assert doc["bytes_fetched"] < 64 * 1024
+    # another workflow's identity does not pass: the policy is really checked
+    other = ["--repository", "acme/other", *policy[2:]]
+    assert verify_json(reference, *other)[0] == 1
+
+    again, summary, output = sign_step("again")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"| `{reference}` | unchanged, kept |" in summary
+    assert "signature already verifies" in again.stdout
+    assert outputs(output)["signed"] == []
+    referrers = [line for line in again.stdout.splitlines() if "-> referrer" in line]
+    assert referrers == []
+
+
+def outputs(text: str) -> dict[str, list[str]]:
+    """``$GITHUB_OUTPUT`` records (``name<<DELIM`` ... ``DELIM``) as lists of lines."""
+    found: dict[str, list[str]] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        name, _, delimiter = line.partition("<<")
+        values = []
+        for value in lines:
+            if value == delimiter:
+                break
+            values.append(value)
+        found[name] = [v for v in values if v]
+    return found
 
 
 def test_export_reads_a_registry_model(registry: Registry, tmp_path: Path) -> None:

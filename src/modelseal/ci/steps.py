@@ -159,17 +159,38 @@ def presign_inputs(inputs: ActionInputs, ctx: Context) -> ActionInputs:
 
 
 def sign(step: Step) -> StepResult:
-    """Sign every model whose signature is missing or no longer matches; publish them."""
+    """Sign every model whose signature is missing or no longer matches; publish them.
+
+    `oci://` and `ollama://` paths are checked and signed in the registry (registry_refs);
+    the local paths (or, with none given, the configured models) as before.
+    """
     from modelseal.ci import registry_refs
 
-    if registry_refs.split_paths(step.inputs.paths)[1]:
-        raise UsageError("the sign step signs directories; for a registry model sign the "
-                         "directory, then `modelseal push` it (which attaches model.sig), as "
-                         "examples/github/publish-oci.yml does")
+    local, references = registry_refs.split_paths(step.inputs.paths)
     require_oidc(step.ctx, step.env)
     if step.inputs.commit:
         publish.require_branch(step.ctx)  # before signing, not after
     presign = presign_inputs(step.inputs, step.ctx)
+    result = StepResult(EXIT_OK, {"verified": "true"})
+    if local or not references:
+        result = sign_local(replace(step, inputs=replace(step.inputs, paths=local)),
+                            replace(presign, paths=local))
+    if result.exit_code != EXIT_OK or not references:
+        return result
+    try:
+        done = registry_refs.sign_references(step, presign, references)
+    except registry_refs.SigningFailed as failed:
+        annotate("error", f"{failed.reference}: could not be checked or signed (see the log "
+                          "above)", title="modelseal sign")
+        return StepResult(failed.exit_code, {**result.outputs, "verified": "false"})
+    step.files.add_summary(registry_refs.sign_summary(done))
+    signed = [line for line in result.outputs.get("signed", "").split("\n") if line]
+    signed += [printable(r.reference) for r in done if r.signed_now]
+    return StepResult(EXIT_OK, {**result.outputs, "signed": "\n".join(signed)})
+
+
+def sign_local(step: Step, presign: ActionInputs) -> StepResult:
+    """Sign the local models that need it (one `verify` pass decides which)."""
     before = step.modelseal(commands.verify_argv(presign), capture=True)
     if before.returncode == EXIT_USAGE:
         return StepResult(EXIT_USAGE)
