@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from modelseal import cli_registry, cli_signing
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
-from modelseal.stores.ociref import is_registry_reference
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
@@ -189,6 +188,7 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     from modelseal import verifying
     from modelseal.engine import HashRun
     from modelseal.report.build import build_report, report_root
+    from modelseal.stores.ociref import is_registry_reference  # lazily: `check` starts fast
 
     root = report_root(Path.cwd())  # the report's paths are relative to it
     references = [p for p in args.paths if is_registry_reference(str(p))]
