@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from pathlib import Path
 
 from modelseal.errors import ModelPathError
-from modelseal.untrusted import UnsafeFile, json_nesting_exceeds, read_regular_file
+from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 from modelseal.walk import MANIFEST_NAME, SIGNATURE_NAME
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -66,15 +65,11 @@ def _recorded_ignore_paths(signature: Path) -> list[str] | None:
         data = read_regular_file(signature, _MAX_SIGNATURE_BYTES)
     except (OSError, UnsafeFile):
         return None
-    if json_nesting_exceeds(data, _MAX_DEPTH):
-        return None
     try:
-        payload = json.loads(data)["dsseEnvelope"]["payload"]
-        decoded = base64.b64decode(payload, validate=True)
-        if json_nesting_exceeds(decoded, _MAX_DEPTH):
-            return None
-        ignore = json.loads(decoded)["predicate"]["serialization"].get("ignore_paths", [])
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, RecursionError):
+        payload = loads_json(data, max_depth=_MAX_DEPTH)["dsseEnvelope"]["payload"]
+        statement = loads_json(base64.b64decode(payload, validate=True), max_depth=_MAX_DEPTH)
+        ignore = statement["predicate"]["serialization"].get("ignore_paths", [])
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         return None
     if not isinstance(ignore, list):
         return None

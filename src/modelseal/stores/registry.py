@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from modelseal.stores.registry_blob import CheckedBlob, pieces, reason
 from modelseal.stores.registry_blob import RegistryError as RegistryError
 from modelseal.stores.registry_blob import RegistryUnavailable as RegistryUnavailable
 from modelseal.stores.registry_blob import drain as drain
+from modelseal.untrusted import loads_json
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -251,7 +251,7 @@ class RegistryClient:
                                         f"{response.status_code}")
             body = self._read_bounded(response, MAX_TOKEN_BYTES, "token response")
         try:
-            data = json.loads(body)
+            data = loads_json(body)  # the token service is untrusted: depth-checked
             token = data.get("token") or data.get("access_token")
         except (ValueError, AttributeError):
             token = None
@@ -293,7 +293,7 @@ class RegistryClient:
 
     def _error_code(self, response: requests.Response) -> str:
         try:
-            body = json.loads(self._read_bounded(response, MAX_ERROR_BYTES, "error"))
+            body = loads_json(self._read_bounded(response, MAX_ERROR_BYTES, "error"))
             errors = body.get("errors") if isinstance(body, dict) else None
             first = errors[0] if isinstance(errors, list) and errors else {}
             code = first.get("code") if isinstance(first, dict) else None
