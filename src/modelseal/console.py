@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from modelseal import lfs
 from modelseal.engine import ManifestStatus, ModelFailure
@@ -17,6 +17,9 @@ from modelseal.errors import printable, safe_json
 from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 from modelseal.words import one_or_many, plural
+
+if TYPE_CHECKING:
+    from modelseal.verifying import VerificationResult
 
 JSON_SCHEMA_VERSION = 1
 
@@ -145,3 +148,54 @@ def print_untracked(untracked: Mapping[str, Sequence[str]], *, strict: bool,
     for line in describe({d: list(n) for d, n in untracked.items()}):
         print(f"modelseal: {level}: {printable(line)}; add it under 'models:' in "
               ".modelseal.yaml (or to a model's directory)", file=out or sys.stderr)
+
+
+def verify_json(results: list[VerificationResult]) -> dict[str, Any]:
+    """The `verify --format json` document."""
+    return {"version": JSON_SCHEMA_VERSION, "ok": all(r.ok for r in results),
+            "models": [r.to_json() for r in results]}
+
+
+def print_verify(results: list[VerificationResult]) -> None:
+    """Text output: one line per model (failures on stderr), then what changed."""
+    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED
+
+    for result in results:
+        name, message = printable(result.target.display), printable(result.message)
+        if result.status == STATUS_VERIFIED:
+            print(f"{name}: {message}{printable(_signer_details(result))}")
+            for warning in result.warnings:
+                print(f"modelseal: warning: {name}: {printable(warning)}", file=sys.stderr)
+        elif result.status == STATUS_UNSIGNED:
+            print(_unsigned_line(result), file=sys.stderr)
+        else:
+            print(f"modelseal: error: {name}: {message}", file=sys.stderr)
+            if result.diff is not None:
+                for line in diff_lines(result.diff):
+                    print(line)
+
+
+def _unsigned_line(result: VerificationResult) -> str:
+    """An unsigned model fails `verify` unless --allow-unsigned accepted it."""
+    name, message = printable(result.target.display), printable(result.message)
+    if result.ok:
+        return f"modelseal: warning: {name}: {message} (accepted by --allow-unsigned)"
+    hint = ("the strict policy fails unsigned models" if result.strict else
+            "sign it, or pass --allow-unsigned to accept unsigned models")
+    return f"modelseal: error: {name}: {message}; {hint}"
+
+
+def _signer_details(result: VerificationResult) -> str:
+    from modelseal.signer import format_time
+
+    signer = result.signer
+    if signer is None:
+        return ""
+    parts = [signer.method]
+    if signer.issuer:
+        parts.append(f"issuer {signer.issuer}")
+    if result.signed_at is not None:
+        parts.append(f"signed {format_time(result.signed_at)}")
+    if signer.rekor_log_index is not None:
+        parts.append(f"rekor log index {signer.rekor_log_index}")
+    return f" [{', '.join(parts)}]"
