@@ -1,7 +1,9 @@
-"""Terminal and JSON output for manifest results: what changed and what to do next.
+"""The one output module: every line a user sees is written here.
 
-Model names and file names come from the tree being checked: every one goes through
-`errors.printable` (text) or `errors.safe_json` (JSON) before it is printed.
+Model names, file names, messages and signer details come from the tree, the bundle
+or a server: every one goes through `errors.printable` (text) or `errors.safe_json`
+(JSON) before it is written. `say`, `notice`, `warning` and `error` are the one way
+to print a line; the `print_*` helpers render results.
 """
 
 from __future__ import annotations
@@ -22,6 +24,26 @@ if TYPE_CHECKING:
     from modelseal.verifying import VerificationResult
 
 JSON_SCHEMA_VERSION = 1
+
+
+def say(text: object, *, err: bool = False) -> None:
+    """One line of output (stdout, or stderr with `err`), escaped."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
+def notice(message: object) -> None:
+    """`modelseal: notice: ...` on stderr: something the user may want to know."""
+    say(f"modelseal: notice: {printable(message)}", err=True)
+
+
+def warning(message: object) -> None:
+    """`modelseal: warning: ...` on stderr: not a failure, but needs attention."""
+    say(f"modelseal: warning: {printable(message)}", err=True)
+
+
+def error(message: object) -> None:
+    """`modelseal: error: ...` on stderr: what failed, where, and what to do."""
+    say(f"modelseal: error: {printable(message)}", err=True)
 
 
 def files_differ(count: int) -> str:
