@@ -68,7 +68,7 @@ def run_sign(args: argparse.Namespace) -> int:
     from modelseal.cli import stores as cli_stores
 
     if cli_stores.store_requested(args):
-        return cli_stores.run_sign_store(args)
+        return cli_stores.run_sign_store(args, lambda: _signer(args))
     signer = _signer(args)
     from modelseal.app import selection
 
