@@ -2,10 +2,9 @@
 
 Each `StoreKind` names a store, the option that selects it (`verify --NAME SPEC`, and
 `sign --NAME SPEC` for a store whose kind has ``sign_help``), the option's metavar and
-help, and the function that opens a model in it, as ``module:function`` under
-`modelseal.stores`. The function takes the option's text and returns a
-`source.StoreModel`; its module is imported only when a store is opened, so building
-the parser loads no store code.
+help, and the function that opens a model in it, as ``module:function``. The
+function takes the option's text and returns a `source.StoreModel`; its module is
+imported only when a store is opened, so building the parser loads no store code.
 
 Adding a store: write ``stores/NAME.py`` with that function and add one `StoreKind`
 line to `STORES`. Registry models (``oci://``, ``ollama://``) are not stores here: they
@@ -32,7 +31,7 @@ class StoreKind:
     title: str  # what to call the store in a sentence
     metavar: str
     help: str
-    opener: str  # "module:function" under modelseal.stores: (option text) -> StoreModel
+    opener: str  # "package.module:function": (option text) -> StoreModel
     sign_help: str | None = None
 
     @property
@@ -47,7 +46,7 @@ class StoreKind:
     def open(self, spec: str) -> StoreModel:
         """The model ``spec`` names in this store (its module imported now)."""
         module_name, _, function = self.opener.partition(":")
-        module = importlib.import_module(f"modelseal.stores.{module_name}")
+        module = importlib.import_module(module_name)
         opener: Callable[[str], StoreModel] = getattr(module, function)
         return opener(spec)
 
@@ -55,17 +54,17 @@ class StoreKind:
 STORES: tuple[StoreKind, ...] = (
     StoreKind("oci-layout", "the OCI layout", "DIR[:TAG]",
               "an OCI image layout holding a ModelPack (or DMR) artifact; the tag is needed "
-              "when the index holds several manifests", "oci:open_model"),
+              "when the index holds several manifests", "modelseal.stores.oci:open_model"),
     StoreKind("dmr", "Docker Model Runner's store", "NAME[:TAG]",
               "a model in Docker Model Runner's store ($MODELS_PATH, default ~/.docker/models)",
-              "dmr:open_model"),
+              "modelseal.stores.dmr:open_model"),
     StoreKind("hf-cache", "the Hugging Face cache", "ORG/NAME[@REV]",
               "a snapshot in the Hugging Face cache ($HF_HUB_CACHE, default "
               "~/.cache/huggingface/hub); REV: branch, tag or commit (main)",
-              "hfcache:open_snapshot"),
+              "modelseal.stores.hfcache:open_snapshot"),
     StoreKind("ollama", "Ollama's store", "NAME[:TAG]",
               "a model in Ollama's store ($OLLAMA_MODELS, default ~/.ollama/models); needs "
-              "--signature", "ollama:open_model",
+              "--signature", "modelseal.stores.ollama:open_model",
               sign_help="sign a model in Ollama's store (resources named by media type; needs "
                         "--signature FILE)"),
 )
@@ -80,9 +79,9 @@ def signable() -> tuple[StoreKind, ...]:
     return tuple(kind for kind in STORES if kind.sign_help is not None)
 
 
-def options_text(kinds: tuple[StoreKind, ...] = STORES) -> str:
+def options_text() -> str:
     """``--oci-layout, --dmr, ...``: the options, for messages."""
-    return ", ".join(kind.option for kind in kinds)
+    return ", ".join(kind.option for kind in STORES)
 
 
 @dataclass(frozen=True)
@@ -96,10 +95,11 @@ class StoreSpec:
         return self.kind.open(self.spec)
 
 
-def chosen(values: dict[str, object], kinds: tuple[StoreKind, ...] = STORES
+def chosen(values: dict[str, object], kinds: tuple[StoreKind, ...] | None = None
            ) -> StoreSpec | None:
-    """The store option given in ``values`` (argparse's attributes), if any."""
-    for kind in kinds:
+    """The store option given in ``values`` (argparse's attributes), if any, among
+    ``kinds`` (default: every store)."""
+    for kind in STORES if kinds is None else kinds:
         spec = values.get(kind.dest)
         if spec:
             return StoreSpec(kind, str(spec))
