@@ -85,12 +85,14 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     """`verify oci://REF`: pin, find every bundle, verify until one passes, maybe pull."""
     from modelseal import console
     from modelseal.app import registry
+
     verified = registry.verify_registry([str(p) for p in args.paths], access(args),
                                         checking(args), signature=args.signature)
     for notice in verified.outcome.notices:
         console.notice(notice)
-    pulled = registry.pull_verified(verified, Path(args.pull), args.ignore) \
-        if verified.ok and args.pull else None
+    pulled = None
+    if verified.ok and args.pull:  # only once verified: exactly the files the signature lists
+        pulled = registry.pull_verified(verified, Path(args.pull), args.ignore)
     if args.format == "json":
         _print_json(verified, pulled)
     else:
