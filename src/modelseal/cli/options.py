@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from modelseal.app.policies import PolicyRequest, PolicySource
     from modelseal.app.selection import ModelRequest
+    from modelseal.app.sign import SignerRequest
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -236,3 +237,13 @@ def model_request(args: argparse.Namespace) -> ModelRequest:
                         config=getattr(args, "config", None),
                         signature=getattr(args, "signature", None),
                         ignore=tuple(getattr(args, "ignore", ())))
+
+
+def signer_request(args: argparse.Namespace) -> SignerRequest:
+    """The signing options as typed data (see `add_sign_options`)."""
+    from modelseal.app.sign import SignerRequest
+
+    return SignerRequest(method=args.method, key=args.key, password_env=args.password_env,
+                         cert=args.cert, chain=tuple(args.chain),
+                         identity_token=args.identity_token, trust_config=args.trust_config,
+                         staging=args.staging)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelseal.app import policies
 from modelseal.cli import options
-from modelseal.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, printable
+from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 
 if TYPE_CHECKING:
     from modelseal.config import Config
-    from modelseal.signing import PreparedModel, Signer
+    from modelseal.engine import ManifestStatus
+    from modelseal.signing import PreparedModel
     from modelseal.targets import ModelTarget
 
 _SIGN_EXAMPLES = """\
@@ -64,75 +66,35 @@ def _configure_verify(verify: argparse.ArgumentParser) -> None:
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    from modelseal import signing
+    from modelseal.app import sign
     from modelseal.cli import stores as cli_stores
 
     if cli_stores.store_requested(args):
         return cli_stores.run_sign_store(args)
-    signer = _signer(args)
-    from modelseal.app import selection
-
-    models = selection.work_tree_models(options.model_request(args)).models
-    prepared, stale = [], []
-    for model in models:
-        try:
-            prepared.append(signing.prepare(model, signature_path=args.signature,
-                                            update_manifest=args.update_manifest,
-                                            progress=args.progress))
-        except signing.StaleManifest as exc:
-            stale.append(exc)
-    if stale:
-        _print_stale(stale)
-        if len(stale) == 1:
-            raise CheckFailed(str(stale[0]))
-        names = ", ".join(exc.status.target.display for exc in stale)
-        raise CheckFailed(f"{len(stale)} manifests are stale ({names}); run `modelseal manifest`"
-                          " and commit them, or pass --update-manifest")
-    bundles = signing.sign_models(prepared, signer)
-    for ready, bundle in zip(prepared, bundles, strict=True):
-        signing.write_signed(ready, bundle)
-        _print_signed(ready, signer)
+    signer = sign.signer_for(options.signer_request(args))
+    choice = sign.SignOptions(signature=args.signature, update_manifest=args.update_manifest,
+                              progress=args.progress)
+    try:
+        signed = sign.sign_directories(options.model_request(args), signer, choice)
+    except sign.StaleModels as exc:
+        _print_stale(exc.statuses)
+        raise
+    for done in signed:
+        _print_signed(done.model, done.method)
     return EXIT_OK
 
 
-def _signer(args: argparse.Namespace) -> Signer:
-    from modelseal import signing
-
-    if args.method == "sigstore":
-        for option, value in (("--key", args.key), ("--cert", args.cert),
-                              ("--password-env", args.password_env)):
-            if value:
-                raise UsageError(f"{option} is for the key and certificate methods, not sigstore")
-        trust = signing.sigstore_trust_config(args.trust_config, args.staging)
-        return signing.SigstoreSigner(trust, signing.TokenSource(args.identity_token))
-    for option, value in (("--identity-token", args.identity_token),
-                          ("--trust-config", args.trust_config), ("--staging", args.staging)):
-        if value:
-            raise UsageError(f"{option} is for --method sigstore")
-    if args.key is None:
-        raise UsageError(f"--method {args.method} needs --key PRIV_PEM")
-    key = signing.load_private_key(args.key, args.password_env)
-    if args.method == "key":
-        if args.cert or args.chain:
-            raise UsageError("--cert and --chain are for --method certificate")
-        return signing.KeySigner(key)
-    if args.cert is None:
-        raise UsageError("--method certificate needs --cert CERT_PEM (and usually --chain)")
-    return signing.CertificateSigner.from_files(key, args.cert, args.chain)
-
-
-def _print_stale(stale: list[Any]) -> None:
+def _print_stale(stale: Sequence[ManifestStatus]) -> None:
     from modelseal import console
 
-    for exc in stale:
-        status = exc.status
+    for status in stale:
         print(f"{printable(status.target.display)}: manifest is stale "
               f"({console.files_differ(status.diff.changed_files)})")
         for line in console.diff_lines(status.diff):
             print(line)
 
 
-def _print_signed(model: PreparedModel, signer: Signer) -> None:
+def _print_signed(model: PreparedModel, method: str) -> None:
     from modelseal import console
 
     name = printable(model.target.display)
@@ -144,7 +106,7 @@ def _print_signed(model: PreparedModel, signer: Signer) -> None:
         for line in console.diff_lines(model.status.diff):
             print(line)
     digest = model.status.current.root_digest
-    print(f"{name}: signed ({signer.method}, sha256:{digest[:16]}...) -> "
+    print(f"{name}: signed ({method}, sha256:{digest[:16]}...) -> "
           f"{printable(model.signature_path)}")
 
 
