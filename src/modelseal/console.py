@@ -26,9 +26,15 @@ if TYPE_CHECKING:
 JSON_SCHEMA_VERSION = 1
 
 
-def say(text: object, *, err: bool = False) -> None:
-    """One line of output (stdout, or stderr with `err`), escaped."""
-    print(printable(text), file=sys.stderr if err else sys.stdout)
+def say(text: object, *, err: bool = False, out: TextIO | None = None) -> None:
+    """One line of output (to ``out``, else stdout, or stderr with `err`), escaped."""
+    print(printable(text), file=out or (sys.stderr if err else sys.stdout))
+
+
+def say_lines(lines: Sequence[object], *, err: bool = False, out: TextIO | None = None) -> None:
+    """Several lines, each escaped on its own (a line break inside one stays visible)."""
+    for line in lines:
+        say(line, err=err, out=out)
 
 
 def notice(message: object) -> None:

@@ -7,25 +7,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# defined with the hooks' options, which must not import the CLI; re-exported here
+from modelseal.arguments import add_cache_options as add_cache_options
+from modelseal.arguments import add_config_option as add_config_option
+
 if TYPE_CHECKING:
     from modelseal.app.policies import PolicyRequest, PolicySource
     from modelseal.app.selection import ModelRequest
     from modelseal.app.sign import SignerRequest
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="config file (default: the nearest .modelseal.yaml)")
-
-
-def add_cache_options(parser: argparse.ArgumentParser) -> None:
-    """--no-cache and --require-content: how `manifest`-like commands get digests."""
-    parser.add_argument("--no-cache", action="store_true",
-                        help="hash every file again instead of trusting the stat cache")
-    parser.add_argument("--require-content", action="store_true",
-                        help="fail on Git LFS pointers instead of using their oid as the digest")
 
 
 def add_progress_options(parser: argparse.ArgumentParser) -> None:
