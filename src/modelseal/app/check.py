@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from modelseal.app.selection import ModelRequest, Selection
 from modelseal.engine import HashRun, ManifestStatus, ModelFailure
+from modelseal.errors import EXIT_USAGE
 from modelseal.targets import ModelTarget
 
 
@@ -120,3 +122,14 @@ def _split(results: Sequence[ManifestStatus | ModelFailure]
            ) -> tuple[list[ManifestStatus], list[ModelFailure]]:
     failures = [result for result in results if isinstance(result, ModelFailure)]
     return [r for r in results if not isinstance(r, ModelFailure)], failures
+
+
+def check_path(path: str | Path) -> CheckResult:
+    """One model's committed manifest against its files (hashed as the nearest
+    `.modelseal.yaml` says); a model that cannot be checked at all raises."""
+    from modelseal.errors import CheckFailed, UsageError
+
+    result = check(ModelRequest(paths=(str(path),)))
+    for failure in result.failures:
+        raise (UsageError if failure.exit_code == EXIT_USAGE else CheckFailed)(failure.message)
+    return result

@@ -151,3 +151,14 @@ def sign_prepared(prepared: Sequence[PreparedModel], signer: Signer) -> dict[Pat
 
     bundles = signing.sign_models(list(prepared), signer)
     return {model.target.path: bundle for model, bundle in zip(prepared, bundles, strict=True)}
+
+
+def sign_path(path: str | Path, signer: Signer, *, update_manifest: bool = False,
+              signature: str | Path | None = None) -> SignedModel:
+    """Sign one model directory or file: write its bundle (and a missing manifest)."""
+    from modelseal.app.selection import ModelRequest
+
+    options = SignOptions(signature=Path(signature) if signature else None,
+                          update_manifest=update_manifest, progress=False)
+    [signed] = sign_directories(ModelRequest(paths=(str(path),)), signer, options)
+    return signed

@@ -19,6 +19,7 @@ from modelseal.app.selection import ModelRequest
 from modelseal.errors import UsageError
 
 if TYPE_CHECKING:
+    from modelseal.policy import Policy, PolicyFlags
     from modelseal.targets import ModelTarget
     from modelseal.verifying import VerificationResult, VerifyOptions
 
@@ -79,3 +80,34 @@ def verify_models(targets: Sequence[ModelTarget], options: VerifyOptions) -> Ver
 
     results, notices = verify_targets(targets, options)
     return VerifyOutcome(results, list(notices))
+
+
+def policy_from_flags(flags: PolicyFlags) -> Policy:
+    """A policy from flags alone (no config): keys, roots, keyless signer rules, time."""
+    from modelseal.policy import build_policy
+
+    return build_policy(None, flags)
+
+
+def verify_path(path: str | Path, policy: Policy, *, signature: str | Path | None = None,
+                offline: bool = False, ignore_unsigned_files: bool = False
+                ) -> VerificationResult:
+    """Verify one model directory or file against ``policy`` (no config is read: the
+    policy is the caller's). A model that does not verify, or has no signature, is a
+    result with ``ok`` False; a missing path or an unusable policy raises."""
+    from modelseal.config import HashOptions
+    from modelseal.errors import ModelPathError
+    from modelseal.policy import Policy as PolicyType
+    from modelseal.targets import ModelTarget
+    from modelseal.verifying import VerifyOptions
+
+    if not isinstance(policy, PolicyType):
+        raise UsageError(f"policy must be a modelseal.Policy, not {type(policy).__name__}")
+    model = Path(path)
+    if not model.exists():
+        raise ModelPathError(f"model path {model} does not exist")
+    options = VerifyOptions(policy=policy, signature=Path(signature) if signature else None,
+                            ignore_unsigned_files=ignore_unsigned_files, offline=offline,
+                            progress=False)
+    [result] = verify_models([ModelTarget(model, HashOptions())], options).results
+    return result
