@@ -21,6 +21,7 @@ from modelseal.progress import human_size
 from modelseal.words import one_or_many, plural
 
 if TYPE_CHECKING:
+    from modelseal.signing import PreparedModel
     from modelseal.verifying import VerificationResult
 
 JSON_SCHEMA_VERSION = 1
@@ -97,6 +98,26 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
     if stale:
         paths = printable(" ".join(shlex.quote(s.target.display) for s in stale))
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
+
+
+def print_stale(stale: Sequence[ManifestStatus]) -> None:
+    """`sign` refusing stale manifests: each one with its diff."""
+    for status in stale:
+        say(f"{status.target.display}: manifest is stale "
+            f"({files_differ(status.diff.changed_files)})")
+        say_lines(diff_lines(status.diff))
+
+
+def print_signed(model: PreparedModel, method: str) -> None:
+    """A model just signed: the manifest written with it, the digest, the bundle path."""
+    name, manifest = model.target.display, model.target.manifest_path
+    if model.write_manifest and model.status.missing:
+        say(f"{name}: wrote {manifest} (there was no manifest; commit it with model.sig)")
+    elif model.write_manifest:
+        say(f"{name}: updated {manifest}")
+        say_lines(diff_lines(model.status.diff))
+    digest = model.status.current.root_digest
+    say(f"{name}: signed ({method}, sha256:{digest[:16]}...) -> {model.signature_path}")
 
 
 def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -> None:

@@ -8,15 +8,9 @@ module level: `modelseal --version` and `modelseal check` never load Sigstore.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from modelseal.cli import options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
-
-if TYPE_CHECKING:
-    from modelseal.engine import ManifestStatus
-    from modelseal.signing import PreparedModel
 
 _SIGN_EXAMPLES = """\
   modelseal sign models/bert --method key --key signing-key.pem
@@ -60,6 +54,7 @@ def _configure_verify(verify: argparse.ArgumentParser) -> None:
 
 
 def run_sign(args: argparse.Namespace) -> int:
+    from modelseal import console
     from modelseal.app import sign
     from modelseal.cli import stores as cli_stores
 
@@ -71,35 +66,11 @@ def run_sign(args: argparse.Namespace) -> int:
     try:
         signed = sign.sign_directories(options.model_request(args), signer, choice)
     except sign.StaleModels as exc:
-        _print_stale(exc.statuses)
+        console.print_stale(exc.statuses)
         raise
     for done in signed:
-        _print_signed(done.model, done.method)
+        console.print_signed(done.model, done.method)
     return EXIT_OK
-
-
-def _print_stale(stale: Sequence[ManifestStatus]) -> None:
-    from modelseal import console
-
-    for status in stale:
-        console.say(f"{status.target.display}: manifest is stale "
-                    f"({console.files_differ(status.diff.changed_files)})")
-        console.say_lines(console.diff_lines(status.diff))
-
-
-def _print_signed(model: PreparedModel, method: str) -> None:
-    from modelseal import console
-
-    name, manifest = model.target.display, model.target.manifest_path
-    if model.write_manifest and model.status.missing:
-        console.say(f"{name}: wrote {manifest} (there was no manifest; commit it with "
-                    "model.sig)")
-    elif model.write_manifest:
-        console.say(f"{name}: updated {manifest}")
-        console.say_lines(console.diff_lines(model.status.diff))
-    digest = model.status.current.root_digest
-    console.say(f"{name}: signed ({method}, sha256:{digest[:16]}...) -> "
-                f"{model.signature_path}")
 
 
 # --- verify ------------------------------------------------------------------------------
