@@ -18,7 +18,6 @@ one-line ``message``, never an exception and never a silent pass. Importing
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -41,6 +40,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modelseal.app.check import CheckResult
     from modelseal.app.sign import SignedModel, SignerRequest, signer_for
     from modelseal.app.verify import policy_from_flags

@@ -13,14 +13,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from modelseal import lfs
-from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable, safe_json
-from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 from modelseal.words import one_or_many, plural
 
+# The CLI loads this module first thing, so what it imports stays light: the result
+# types are for annotations only.
 if TYPE_CHECKING:
+    from modelseal.engine import ManifestStatus, ModelFailure
+    from modelseal.manifest import ManifestDiff
     from modelseal.signing import PreparedModel
     from modelseal.verifying import VerificationResult
 
@@ -144,6 +145,8 @@ def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
 def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:
     """Say which files were Git LFS pointers whose oid stood in for their content."""
     if status.lfs_pointers:
+        from modelseal import lfs
+
         print(printable(lfs.pointer_note(status.target.display, status.lfs_pointers)),
               file=out or sys.stdout)
 

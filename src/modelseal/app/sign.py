@@ -122,9 +122,16 @@ def sign_directories(request: ModelRequest, signer: Signer,
                      options: SignOptions = SignOptions()) -> list[SignedModel]:
     """Sign the models the request names (in the work tree); see the module docstring."""
     from modelseal.app import selection
+
+    return sign_targets(selection.work_tree_models(request).models, signer, options)
+
+
+def sign_targets(models: Sequence[ModelTarget], signer: Signer,
+                 options: SignOptions = SignOptions()) -> list[SignedModel]:
+    """Prepare every model (StaleModels names every stale one, nothing written), sign
+    them in one signer session and write each bundle."""
     from modelseal.signing import write_signed
 
-    models = selection.work_tree_models(request).models
     prepared = prepare_all(models, options)
     signed = sign_prepared(prepared, signer)
     for model in prepared:

@@ -281,9 +281,9 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
     if step.inputs.commit:
         pushed = publish.commit_signatures(new, models, step.ctx, step.token) if new else None
         if pushed is None:
-            print("commit: no signature changed; nothing to push")
+            console.say("commit: no signature changed; nothing to push")
         else:
-            print(f"commit: pushed {pushed.commit[:12]} to {printable(pushed.branch)}")
+            console.say(f"commit: pushed {pushed.commit[:12]} to {pushed.branch}")
             outputs["commit"] = pushed.commit
     if step.inputs.release:
         if step.ctx.release is None:
@@ -292,7 +292,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
         else:
             urls = publish.attach_to_release(signatures, step.ctx, step.token)
             outputs["release-assets"] = output_lines(urls)
-            print(f"release: attached {plural(len(urls), 'signature')}")
+            console.say(f"release: attached {plural(len(urls), 'signature')}")
     return outputs
 
 
