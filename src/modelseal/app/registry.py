@@ -14,16 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal.app.stores import (
-    CNCF_ANNOTATIONS,
-    Checking,
-    SignatureExport,
-    sign_statement,
-    verify_options,
-)
+from modelseal.app.stores import CNCF_ANNOTATIONS, SignatureExport, verify_options
 from modelseal.errors import UsageError
 
 if TYPE_CHECKING:
+    from modelseal.app.verify import VerifyRequest
     from modelseal.report.model import ModelReport
     from modelseal.signing import Signer
     from modelseal.stores.ociref import RegistryRef
@@ -129,13 +124,14 @@ class ReferenceVerification:
         return self.model.client.bytes_fetched
 
 
-def verify_registry(paths: Sequence[str], access: Access, checking: Checking, *,
-                    signature: Path | None = None) -> ReferenceVerification:
-    """Verify the one reference in ``paths`` against the policy ``checking`` names."""
+def verify_registry(paths: Sequence[str], access: Access, request: VerifyRequest, *,
+                    signature: Path | None = None, ignore: Sequence[str] = ()
+                    ) -> ReferenceVerification:
+    """Verify the one reference in ``paths`` against the policy ``request`` names."""
     ref = one_reference(paths)
-    with verify_options(checking) as options:
+    with verify_options(request) as options:
         model, outcome = verify_reference(ref, access, options, signature=signature,
-                                          ignore=checking.ignore)
+                                          ignore=ignore)
     return ReferenceVerification(model, outcome)
 
 
@@ -214,7 +210,7 @@ def describe_reference(text: str, access: Access, export_format: str) -> dict[st
                         "annotations": dict(f.annotations)} for f in model.files]}
 
 
-def export_reference_signature(text: str, access: Access, checking: Checking, *,
+def export_reference_signature(text: str, access: Access, request: VerifyRequest, *,
                                signature: Path | None = None) -> SignatureExport:
     """The SignatureInfo of the registry model's signature that verifies (else of the
     best candidate), and whether it verified."""
@@ -223,7 +219,7 @@ def export_reference_signature(text: str, access: Access, checking: Checking, *,
     ref = ociref.parse(text)
     model = remote.open_reference(client_for(access, ref), ref)
     candidates = _candidates(model, signature)
-    with verify_options(checking) as options:
+    with verify_options(request) as options:
         result = registry_verify.verify_candidates(model, candidates, options).result
     if result.signature is None:
         raise UsageError(f"{model.pinned}: {result.message}")
@@ -250,6 +246,7 @@ def sign_reference(ref: RegistryRef, access: Access, signer: Signer, *,
                    ) -> SignedReference:
     """A statement from the pinned manifest, signed, attached as a referrer (and
     written to ``signature`` when given)."""
+    from modelseal.app.sign import sign_bytes
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
     from modelseal.stores import referrers, remote
@@ -261,7 +258,7 @@ def sign_reference(ref: RegistryRef, access: Access, signer: Signer, *,
     # directory copy with its model.sig and model.manifest.json beside the files
     ignore_paths = tuple(sorted({*ALWAYS_IGNORED, *(p.strip("/") for p in ignore)}))
     manifest = model.manifest(Serialization(ignore_paths=ignore_paths))
-    bundle = sign_statement(signer, manifest.to_json())
+    bundle = sign_bytes(signer, manifest.to_json().encode("utf-8"))
     if signature is not None:
         atomic_write_bytes(signature, bundle)
     attached = referrers.attach(client, ref.repository, model.descriptor, bundle)

@@ -1,23 +1,24 @@
 """Use cases for models in stores (OCI layout, DMR, HF cache, Ollama): verify, sign, export.
 
 A store model is named by a `catalog.StoreSpec` (``--oci-layout DIR:TAG`` and the like),
-opened by its store's reader and re-hashed in place. Typed requests in, plain data out;
-the caller prints. `Checking` and `verify_options` are shared with `app.registry`.
+opened by its store's reader and re-hashed in place. Typed requests in (the policy and
+verify options as `app.verify.VerifyRequest`), plain data out; the caller prints.
+`verify_options` is shared with `app.registry`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal.app import policies
-from modelseal.app.policies import PolicyRequest, PolicySource
 from modelseal.errors import UsageError
 
 if TYPE_CHECKING:
+    from modelseal.app.verify import VerifyRequest
     from modelseal.signing import Signer
     from modelseal.stores.catalog import StoreSpec
     from modelseal.stores.source import StoreModel
@@ -30,34 +31,21 @@ OLLAMA_SIGNATURE = "ollama-signature"
 EXPORT_FORMATS = (CNCF_ANNOTATIONS, OCI_DESCRIPTORS, OLLAMA_SIGNATURE)
 
 
-@dataclass(frozen=True)
-class Checking:
-    """What a model outside the work tree is verified against: the policy's source and
-    flags, plus how the signature and files are checked (`verify`'s options)."""
-
-    source: PolicySource = field(default_factory=PolicySource)
-    policy: PolicyRequest = field(default_factory=PolicyRequest)
-    ignore: tuple[str, ...] = ()
-    ignore_unsigned_files: bool = False
-    offline: bool = False
-    trust_config: Path | None = None
-    progress: bool | None = None
-
-
 @contextmanager
-def verify_options(checking: Checking, signature: Path | None = None
-                   ) -> Iterator[VerifyOptions]:
-    """The verify options ``checking`` asks for, valid inside the block (policy files
-    read from the base revision live in a private folder until it ends)."""
+def verify_options(request: VerifyRequest, *, signature: Path | None = None,
+                   ignore: Sequence[str] = ()) -> Iterator[VerifyOptions]:
+    """The verify options ``request`` asks for (plus ``ignore``), valid inside the block:
+    policy files read from the base revision live in a private folder until it ends.
+    A store or registry model needs a signature whatever ``allow_unsigned`` says."""
     from modelseal.verifying import VerifyOptions
 
     with policies.policy_folder() as folder:
-        config = policies.policy_config(checking.source, folder)
-        policy = policies.verify_policy(checking.policy, checking.source.base, config, folder)
-        yield VerifyOptions(policy=policy, signature=signature, ignore=checking.ignore,
-                            ignore_unsigned_files=checking.ignore_unsigned_files,
-                            offline=checking.offline, trust_config=checking.trust_config,
-                            progress=checking.progress)
+        config = policies.policy_config(request.source, folder)
+        policy = policies.verify_policy(request.policy, request.source.base, config, folder)
+        yield VerifyOptions(policy=policy, signature=signature, ignore=tuple(ignore),
+                            ignore_unsigned_files=request.ignore_unsigned_files,
+                            offline=request.offline, trust_config=request.trust_config,
+                            progress=request.progress)
 
 
 def store_target(model: StoreModel) -> ModelTarget:
@@ -66,13 +54,6 @@ def store_target(model: StoreModel) -> ModelTarget:
     from modelseal.targets import ModelTarget
 
     return ModelTarget(model.root, HashOptions(), label=model.label)
-
-
-def sign_statement(signer: Signer, statement: str) -> bytes:
-    """One bundle over ``statement``, in a signing session of its own."""
-    with contextmanager(signer.session)():
-        bundle: bytes = signer.sign(statement.encode("utf-8"))
-    return bundle
 
 
 # --- verify ----------------------------------------------------------------------------
@@ -86,8 +67,8 @@ class StoreVerification:
     notices: tuple[str, ...]
 
 
-def verify_store(where: StoreSpec, checking: Checking, signature: Path | None = None
-                 ) -> StoreVerification:
+def verify_store(where: StoreSpec, request: VerifyRequest, signature: Path | None = None, *,
+                 ignore: Sequence[str] = ()) -> StoreVerification:
     """Bundle (``signature``, else the one the artifact carries) -> signature -> policy
     -> the store's blobs re-hashed in place."""
     from modelseal import verifying
@@ -96,7 +77,7 @@ def verify_store(where: StoreSpec, checking: Checking, signature: Path | None = 
     bundle = signature or model.signature
     if bundle is None:
         raise UsageError(f"{model.label} carries no signature layer; pass --signature FILE")
-    with verify_options(checking, bundle) as options:
+    with verify_options(request, signature=bundle, ignore=ignore) as options:
         verifier = verifying.Verifier(options)
         result = verifier.verify(store_target(model), model)
     return StoreVerification(result, tuple(verifier.notices))
@@ -120,13 +101,14 @@ def sign_store(where: StoreSpec, signer: Signer, signature: Path, *,
                ignore: Sequence[str] = (), progress: bool | None = None) -> SignedStore:
     """An OMS statement over the store's blobs (but ``ignore``), signed, written to
     ``signature`` (the store has no place for one)."""
+    from modelseal.app.sign import sign_bytes
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
 
     model = where.open()
     serialization = Serialization(ignore_paths=tuple(sorted(ignore)))
     manifest = model.manifest(serialization, ignore=ignore, progress=progress)
-    atomic_write_bytes(signature, sign_statement(signer, manifest.to_json()))
+    atomic_write_bytes(signature, sign_bytes(signer, manifest.to_json().encode("utf-8")))
     return SignedStore(model.label, signer.method, len(manifest.resources),
                        manifest.root_digest, signature)
 
@@ -161,7 +143,7 @@ class SignatureExport:
     verified: bool
 
 
-def export_store_signature(where: StoreSpec, signature: Path, checking: Checking
+def export_store_signature(where: StoreSpec, signature: Path, request: VerifyRequest
                            ) -> SignatureExport:
     """The SignatureInfo of ``signature`` over the store model, checked against the
     policy; a bundle that cannot even be read is a usage error."""
@@ -169,7 +151,7 @@ def export_store_signature(where: StoreSpec, signature: Path, checking: Checking
     from modelseal.stores import export
 
     model = where.open()
-    with verify_options(checking, signature) as options:
+    with verify_options(request, signature=signature) as options:
         result = verifying.Verifier(options).verify(store_target(model), model)
     if result.signature is None:
         raise UsageError(f"{model.label}: {result.message}")

@@ -9,7 +9,6 @@ argparse -> `app.registry` -> console; registry code is imported only when used.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,7 @@ from modelseal.words import plural
 
 if TYPE_CHECKING:
     from modelseal.app.registry import Access, Pulled, ReferenceVerification
-    from modelseal.app.stores import Checking
-    from modelseal.signing import Signer
+    from modelseal.app.verify import VerifyRequest
 
 _ATTACH_EXAMPLES = """\
   modelseal attach oci://registry.example/acme/bert:v1 --signature models/bert/model.sig
@@ -66,16 +64,16 @@ def access(args: argparse.Namespace) -> Access:
     return Access(ca_file=args.ca_file, insecure_hosts=tuple(args.insecure_registry))
 
 
-def checking(args: argparse.Namespace) -> Checking:
+def verify_request(args: argparse.Namespace) -> VerifyRequest:
     """The policy and verify options of a store or registry model, as typed data
-    (`export` has no --ignore, --ignore-unsigned-files or progress options, and no bar)."""
-    from modelseal.app.stores import Checking
+    (`export` has no --ignore-unsigned-files or progress options, and shows no bar)."""
+    from modelseal.app.verify import VerifyRequest
 
-    return Checking(source=options.policy_source(args), policy=options.policy_request(args),
-                    ignore=tuple(getattr(args, "ignore", ())),
-                    ignore_unsigned_files=getattr(args, "ignore_unsigned_files", False),
-                    offline=args.offline, trust_config=args.trust_config,
-                    progress=getattr(args, "progress", False))
+    return VerifyRequest(source=options.policy_source(args),
+                         policy=options.policy_request(args),
+                         ignore_unsigned_files=getattr(args, "ignore_unsigned_files", False),
+                         offline=args.offline, trust_config=args.trust_config,
+                         progress=getattr(args, "progress", False))
 
 
 # --- verify --------------------------------------------------------------------------------
@@ -87,7 +85,8 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     from modelseal.app import registry
 
     verified = registry.verify_registry([str(p) for p in args.paths], access(args),
-                                        checking(args), signature=args.signature)
+                                        verify_request(args), signature=args.signature,
+                                        ignore=args.ignore)
     for notice in verified.outcome.notices:
         console.notice(notice)
     pulled = None
@@ -146,8 +145,8 @@ def run_export_registry(args: argparse.Namespace) -> int:
     from modelseal.app import registry
     from modelseal.app.stores import OLLAMA_SIGNATURE
     if args.format == OLLAMA_SIGNATURE:
-        exported = registry.export_reference_signature(args.path, access(args), checking(args),
-                                                       signature=args.signature)
+        exported = registry.export_reference_signature(
+            args.path, access(args), verify_request(args), signature=args.signature)
         console.print_json(exported.info)
         return EXIT_OK if exported.verified else EXIT_FAILED
     document: dict[str, Any] = registry.describe_reference(args.path, access(args),
@@ -159,13 +158,13 @@ def run_export_registry(args: argparse.Namespace) -> int:
 # --- sign, attach, push --------------------------------------------------------------------
 
 
-def run_sign_registry(args: argparse.Namespace, make_signer: Callable[[], Signer]) -> int:
+def run_sign_registry(args: argparse.Namespace) -> int:
     """`sign oci://REF`: a statement from the pinned manifest, signed, attached as a referrer."""
     from modelseal import console
-    from modelseal.app import registry
+    from modelseal.app import registry, sign
 
     ref = registry.one_reference([str(p) for p in args.paths])
-    signer = make_signer()
+    signer = sign.signer_for(options.signer_request(args))
     signed = registry.sign_reference(ref, access(args), signer, ignore=args.ignore,
                                      signature=args.signature)
     console.say(f"{signed.pinned}: signed ({signed.method}, "

@@ -10,7 +10,6 @@ is imported only when used.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,6 @@ from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
 from modelseal.words import plural
 
 if TYPE_CHECKING:
-    from modelseal.signing import Signer
     from modelseal.stores.catalog import StoreSpec
 
 _EXPORT_EXAMPLES = """\
@@ -89,7 +87,8 @@ def run_verify_store(args: argparse.Namespace) -> int:
         raise UsageError("--pull is for registry models (verify oci://REF --pull DIR)")
     _no_paths(args)
     assert where is not None  # store_requested: a store option, a reference or --pull
-    verified = stores.verify_store(where, cli_registry.checking(args), args.signature)
+    verified = stores.verify_store(where, cli_registry.verify_request(args), args.signature,
+                                   ignore=args.ignore)
     for notice in verified.notices:
         console.notice(notice)
     if args.format == "json":
@@ -99,26 +98,22 @@ def run_verify_store(args: argparse.Namespace) -> int:
     return EXIT_OK if verified.result.ok else EXIT_FAILED
 
 
-def run_sign_store(args: argparse.Namespace, make_signer: Callable[[], Signer]) -> int:
-    """`sign --ollama`: an OMS statement over the store's blobs, written to --signature.
-
-    ``make_signer`` builds the signer from the sign options (cli/signing.py owns them);
-    it is called only once the store and registry arguments are known to be usable.
-    """
+def run_sign_store(args: argparse.Namespace) -> int:
+    """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
     from modelseal import console
-    from modelseal.app import stores
+    from modelseal.app import sign, stores
     from modelseal.cli import registry as cli_registry
     from modelseal.stores import catalog
 
     where = catalog.chosen(vars(args), catalog.signable())
     if cli_registry.registry_paths(args) and where is None:
-        return cli_registry.run_sign_registry(args, make_signer)
+        return cli_registry.run_sign_registry(args)
     _no_paths(args)
     assert where is not None  # store_requested: a store option or a reference
     if args.signature is None:
         raise UsageError(f"sign {where.kind.option} needs --signature FILE ({where.kind.title} "
                          "has no place for a signature)")
-    signer = make_signer()
+    signer = sign.signer_for(options.signer_request(args))
     signed = stores.sign_store(where, signer, args.signature, ignore=args.ignore,
                                progress=args.progress)
     console.say(f"{signed.label}: signed ({signed.method}, "
@@ -154,7 +149,7 @@ def _export_ollama_signature(args: argparse.Namespace) -> int:
         raise UsageError("--format ollama-signature needs --ollama NAME[:TAG] and --signature FILE")
     where = catalog.StoreSpec(catalog.by_name("ollama"), args.ollama)
     exported = stores.export_store_signature(where, args.signature,
-                                             cli_registry.checking(args))
+                                             cli_registry.verify_request(args))
     console.print_json(exported.info)
     return EXIT_OK if exported.verified else EXIT_FAILED
 

@@ -15,9 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.app import stores
 from modelseal.app.policies import PolicyRequest
+from modelseal.app.sign import SignerRequest, signer_for
+from modelseal.app.verify import VerifyRequest
 from modelseal.errors import UsageError
 from modelseal.policy import PolicyFlags
-from modelseal.signing import KeySigner, load_private_key
+from modelseal.signing import Signer
 from modelseal.stores import catalog
 from tests.store_builders import build_ollama_store
 
@@ -46,14 +48,18 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> catalog.StoreSpec:
     return catalog.StoreSpec(catalog.by_name("ollama"), "tiny")
 
 
-def _trusting(public: Path) -> stores.Checking:
-    return stores.Checking(policy=PolicyRequest(PolicyFlags(keys=(public,))), progress=False)
+def _trusting(public: Path) -> VerifyRequest:
+    return VerifyRequest(policy=PolicyRequest(PolicyFlags(keys=(public,))), progress=False)
+
+
+def _signer(private: Path) -> Signer:
+    return signer_for(SignerRequest(method="key", key=private))
 
 
 def test_sign_then_verify_a_store_model_in_place(tiny: catalog.StoreSpec, tmp_path: Path,
                                                  keys: tuple[Path, Path]) -> None:
     signature = tmp_path / "tiny.sig"
-    signed = stores.sign_store(tiny, KeySigner(load_private_key(keys[0], None)), signature)
+    signed = stores.sign_store(tiny, _signer(keys[0]), signature)
     assert (signed.label, signed.method, signed.signature) == ("ollama:tiny:latest", "key",
                                                                signature)
     assert signed.resources == len(LAYERS) + 1  # the config blob is a resource too
@@ -67,7 +73,7 @@ def test_sign_then_verify_a_store_model_in_place(tiny: catalog.StoreSpec, tmp_pa
 def test_a_store_model_fails_once_a_blob_changes(tiny: catalog.StoreSpec, tmp_path: Path,
                                                  keys: tuple[Path, Path]) -> None:
     signature = tmp_path / "tiny.sig"
-    stores.sign_store(tiny, KeySigner(load_private_key(keys[0], None)), signature)
+    stores.sign_store(tiny, _signer(keys[0]), signature)
     license_blob = next(p for p in (tmp_path / "ollama" / "blobs").iterdir()
                         if p.read_bytes() == b"MIT License")
     license_blob.write_bytes(b"MIT Licensf")
