@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,3 +123,16 @@ def test_store_options_and_paths_exclude_each_other_naming_every_store(
     code, _, err = run("verify", "somewhere", "--dir-copy", tmp_path, "--key", keys[1])
     assert code == 2
     assert "(--oci-layout, --dmr, --hf-cache, --ollama, --dir-copy)" in err
+
+
+def test_building_the_store_options_loads_no_store_reader() -> None:
+    """The options come from the catalog alone: a reader is imported when a model in
+    its store is opened, not when `verify` or `sign` parses its arguments."""
+    code = ("import sys\n"
+            "from modelseal.cli import build_parser\n"
+            "for name in ('verify', 'sign', 'export'):\n"
+            "    build_parser(only=name)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('modelseal.stores.')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.split() == ["['modelseal.stores.catalog']"]
