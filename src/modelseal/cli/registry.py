@@ -19,6 +19,8 @@ from modelseal.words import plural
 if TYPE_CHECKING:
     from modelseal.app.registry import Access, Pulled, ReferenceVerification
     from modelseal.app.verify import VerifyRequest
+    from modelseal.report.model import ModelReport
+    from modelseal.verifying import VerifyOptions
 
 _ATTACH_EXAMPLES = """\
   modelseal attach oci://registry.example/acme/bert:v1 --signature models/bert/model.sig
@@ -134,6 +136,17 @@ def _print_json(verified: ReferenceVerification, pulled: Pulled | None) -> None:
     entry["pulled_to"] = str(pulled.directory) if pulled else None
     document["bytes_fetched"] = verified.bytes_fetched
     console.print_json(document)
+
+
+def report_references(args: argparse.Namespace, references: list[str],
+                      verify_options: VerifyOptions, flags: list[str]
+                      ) -> tuple[tuple[ModelReport, ...], list[str]]:
+    """`report`'s rows for its registry references (see `app.registry.report_references`),
+    with the registry options, --signature and --ignore read from ``args``."""
+    from modelseal.app import registry
+
+    return registry.report_references(references, access(args), verify_options, flags,
+                                      signature=args.signature, ignore=args.ignore)
 
 
 # --- export ----------------------------------------------------------------------------------

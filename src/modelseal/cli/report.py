@@ -227,11 +227,8 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
         models, verify_options, HashRun(progress=args.progress), base=args.base, head=args.head,
         report_id=args.report_id, all_paths=args.paths, root=root, verify_flags=flags)
     if references:
-        from modelseal.app import registry
-
-        rows, more = registry.report_references(
-            references, cli_registry.access(args), verify_options, flags,
-            signature=args.signature, ignore=args.ignore)
+        rows, more = cli_registry.report_references(
+            args, references, verify_options, flags)
         notices += more
         report = replace(report, models=report.models + rows,
                          verify_command=report.verify_command if args.paths else "")
