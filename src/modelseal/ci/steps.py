@@ -195,11 +195,12 @@ def sign_local(step: Step, presign: ActionInputs) -> StepResult:
 
 
 def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
-    from modelseal.app import sign as app_sign
+    from modelseal.app import sign_pending
+    from modelseal.app.sign import SignOptions, StaleModels
 
-    options = app_sign.SignOptions(progress=False)
+    options = SignOptions(progress=False)
     try:
-        found = app_sign.find_unsigned(_model_request(presign), _presign_request(presign),
+        found = sign_pending.find_unsigned(_model_request(presign), _presign_request(presign),
                                        options)
     except ModelsealError as exc:
         console.error(exc)
@@ -213,9 +214,9 @@ def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
         console.say(f"{done.path}: signature already verifies and covers the files; "
                     "not re-signing")
     try:
-        signed = app_sign.sign_unsigned(found.pending, lambda: _keyless(step.inputs), options)
+        signed = sign_pending.sign_unsigned(found.pending, lambda: _keyless(step.inputs), options)
     except ModelsealError as exc:
-        if isinstance(exc, app_sign.StaleModels):
+        if isinstance(exc, StaleModels):
             console.print_stale(exc.statuses)
         console.error(exc)
         return StepResult(exc.exit_code, {"verified": "false"})
