@@ -200,11 +200,11 @@ def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
 
     options = SignOptions(progress=False)
     try:
-        found = sign_pending.find_unsigned(_model_request(presign), _presign_request(presign),
-                                       options)
+        found = sign_pending.find_unsigned(_model_request(presign),
+                                           _presign_request(presign), options)
     except ModelsealError as exc:
         console.error(exc)
-        return StepResult(EXIT_USAGE)
+        return StepResult(exc.exit_code)
     for notice in found.notices:
         console.notice(notice)
     statuses = [ModelStatus(m.status.target.display, str(m.signature_path), m.verified)
