@@ -11,24 +11,19 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import quote, urlsplit
 
-from modelseal import __version__
 from modelseal.ci.runner import Context
 from modelseal.errors import CheckFailed, UsageError
-from modelseal.untrusted import loads_json
+from modelseal.forge import github
+from modelseal.forge.api import ForgeError, Response
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 SKIP_CI = "[skip ci]"
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
 TIMEOUT = 60.0
 
 
@@ -116,59 +111,38 @@ def asset_name(signature: str) -> str:
     return "-".join(path.parts)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
-                         headers: Message, newurl: str) -> None:
-        return None  # a redirect could carry the token elsewhere
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    data: Any
-
-
 class ReleaseClient:
-    """The few REST calls release assets need, with the token for GitHub's hosts only."""
+    """The few REST calls release assets need: the API and the uploads host, each its
+    own pinned client (`modelseal.net`), so the token goes to those two origins only."""
 
-    def __init__(self, ctx: Context, token: str) -> None:
+    def __init__(self, ctx: Context, token: str, upload_url: str) -> None:
         if not token:
             raise UsageError("input release needs the job token (github-token) with "
                              "`permissions: contents: write`")
-        self._token = token
-        self._ctx = ctx
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        uploads = urlsplit(upload_url)
+        if uploads.scheme not in ("https", "http") or not uploads.netloc:
+            raise UsageError(f"refusing a non-HTTP URL from the event payload: {upload_url}")
+        if uploads.scheme == "http" and urlsplit(ctx.api_url).scheme == "https":
+            raise UsageError(f"refusing to send the token over plain HTTP to {upload_url} "
+                             f"(the API at {ctx.api_url} uses https)")
+        self.api = github.client(ctx.api_url, token, timeout=TIMEOUT)
+        self.uploads = github.client(f"{uploads.scheme}://{uploads.netloc}", token,
+                                     timeout=TIMEOUT)
 
-    def call(self, method: str, url: str, body: bytes | None = None,
-             content_type: str = "application/json") -> Answer:
-        if urlsplit(url).scheme not in ("https", "http"):
-            raise UsageError(f"refusing a non-HTTP URL from the event payload: {url}")
-        headers = {"Authorization": f"Bearer {self._token}",
-                   "Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28",
-                   "User-Agent": f"modelseal/{__version__}"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    def call(self, method: str, url: str, body: bytes | None = None) -> Response:
+        client = self.uploads if self.uploads.base_url == _origin(url) else self.api
         try:
-            with self._opener.open(request, timeout=TIMEOUT) as reply:
-                return Answer(reply.status, _json(reply.read(MAX_ANSWER_BYTES)))
-        except urllib.error.HTTPError as error:
-            with error:
-                return Answer(error.code, _json(error.read(MAX_ANSWER_BYTES)))
-        except (urllib.error.URLError, OSError) as error:
-            raise CheckFailed(f"{method} {url} failed: {getattr(error, 'reason', error)}")\
-                from None
+            return client.request(method, url, raw=body)
+        except ForgeError as error:
+            raise CheckFailed(str(error)) from None
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return loads_json(raw) if raw.strip() else None
-    except ValueError:
-        return {"message": raw[:300].decode("utf-8", "replace")}
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
-def _failure(method: str, url: str, answer: Answer) -> CheckFailed:
+def _failure(method: str, url: str, answer: Response) -> CheckFailed:
     message = answer.data.get("message") if isinstance(answer.data, dict) else None
     hint = " (the job needs `permissions: contents: write`)" if answer.status in (403, 404) \
         else ""
@@ -189,7 +163,7 @@ def _release_ids(ctx: Context) -> tuple[int, str]:
 def attach_to_release(signatures: Sequence[str], ctx: Context, token: str) -> list[str]:
     """Upload each signature as a release asset, replacing one of the same name."""
     release_id, upload_url = _release_ids(ctx)
-    client = ReleaseClient(ctx, token)
+    client = ReleaseClient(ctx, token, upload_url)
     owner, _, name = ctx.repository.partition("/")
     repo = f"{ctx.api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
     listing = f"{repo}/releases/{release_id}/assets?per_page=100"
@@ -208,7 +182,7 @@ def attach_to_release(signatures: Sequence[str], ctx: Context, token: str) -> li
                 raise _failure("DELETE", url, gone)
         url = f"{upload_url}?name={quote(asset, safe='')}"
         data = (ctx.workspace / signature).read_bytes()
-        done = client.call("POST", url, data, "application/json")
+        done = client.call("POST", url, data)
         if done.status != 201:
             raise _failure("POST", url, done)
         link = done.data.get("browser_download_url") if isinstance(done.data, dict) else None

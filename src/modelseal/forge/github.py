@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from modelseal.forge.api import ApiClient, ForgeError, Response
+from modelseal.forge.api import DEFAULT_TIMEOUT, ApiClient, ForgeError, Response
 from modelseal.forge.sticky import Comment
 
 API_VERSION = "2022-11-28"
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 PER_PAGE = 100
 # The Actions GITHUB_TOKEN is an installation token of the GitHub Actions app: its
 # comments are by this bot, and GET /user refuses it (403, "Resource not accessible
@@ -23,10 +24,8 @@ class ReadOnlyToken(ForgeError):
 
 
 def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-               "X-GitHub-Api-Version": API_VERSION}
-    extra = {} if timeout is None else {"timeout": timeout}
-    return ApiClient(api_url, headers, secrets=(token,), **extra)
+    return ApiClient(api_url, {"Authorization": f"Bearer {token}"}, secrets=(token,),
+                     headers=HEADERS, timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def _comment(data: Any) -> Comment:

@@ -6,15 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from modelseal.forge.api import ApiClient, ForgeError
+from modelseal.forge.api import DEFAULT_TIMEOUT, ApiClient, ForgeError
 from modelseal.forge.sticky import Comment
 
 PER_PAGE = 100
 
 
 def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
-    extra = {} if timeout is None else {"timeout": timeout}
-    return ApiClient(api_url, {"PRIVATE-TOKEN": token}, secrets=(token,), **extra)
+    return ApiClient(api_url, {"PRIVATE-TOKEN": token}, secrets=(token,),
+                     timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def _note(data: Any) -> Comment:
