@@ -1,8 +1,9 @@
 """Publishing signatures: one commit pushed back to the branch, or release assets.
 
-The commit uses the git CLI with the job token sent as an HTTP header for the
-GitHub server only (the way actions/checkout does it), passed through git's
-``GIT_CONFIG_*`` environment so it never appears on a command line. Release assets
+The commit goes through `modelseal.gitrepo` (git's own commands), with the job token
+sent as an HTTP header for the GitHub server only (the way actions/checkout does it),
+passed through git's ``GIT_CONFIG_*`` environment so it never appears on a command
+line. Release assets
 go to the upload URL from the release event with the REST API.
 """
 
@@ -10,16 +11,16 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import quote, urlsplit
 
 from modelseal.ci.runner import Context
 from modelseal.errors import CheckFailed, UsageError
 from modelseal.forge import github
 from modelseal.forge.api import ForgeError, Response
+from modelseal.gitrepo import GitFailed, GitRepo, open_repo
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -36,16 +37,7 @@ def commit_message(models: Sequence[str]) -> str:
     return f"Sign {'model' if len(models) == 1 else 'models'}: {names} {SKIP_CI}"
 
 
-def _git(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env=dict(env) if env is not None else None, check=False)
-    if check and proc.returncode != 0:
-        raise CheckFailed(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
-def auth_env(ctx: Context, token: str, cwd: Path) -> dict[str, str]:
+def auth_env(ctx: Context, token: str, repo: GitRepo) -> dict[str, str]:
     """The environment for ``git push``: the token as an extra header for the server.
 
     Nothing is added when the checkout kept its own credentials (``persist-credentials``),
@@ -53,7 +45,7 @@ def auth_env(ctx: Context, token: str, cwd: Path) -> dict[str, str]:
     """
     env = dict(os.environ)
     key = f"http.{ctx.server_url}/.extraheader"
-    if not token or _git(["config", "--get-all", key], cwd, check=False).stdout.strip():
+    if not token or repo.run("config", "--get-all", key).stdout.strip():
         return env
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
@@ -82,21 +74,31 @@ def commit_signatures(signatures: Sequence[str], models: Sequence[str], ctx: Con
                       token: str) -> Pushed | None:
     """Commit ``signatures`` (paths in the workspace) and push; None if nothing changed."""
     branch = require_branch(ctx)
-    cwd = ctx.workspace
-    _git(["add", "--", *signatures], cwd)
-    if _git(["diff", "--cached", "--quiet", "--", *signatures], cwd, check=False).returncode == 0:
-        return None
-    identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
-    _git([*identity, "commit", "--quiet", "--no-verify", "-m", commit_message(models), "--",
-          *signatures], cwd)
-    sha = _git(["rev-parse", "HEAD"], cwd).stdout.strip()
-    push = _git(["push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd,
-                auth_env(ctx, token, cwd), check=False)
-    if push.returncode != 0:
+    with open_repo(ctx.workspace) as repo:
+        try:
+            sha = _commit(repo, signatures, models)
+        except GitFailed as error:
+            raise CheckFailed(str(error)) from None
+        if sha is None:
+            return None
+        push = repo.run("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}",
+                        env=auth_env(ctx, token, repo))
+    if push.status != 0:
         raise CheckFailed(f"could not push the signature commit to {branch}: "
                           f"{push.stderr.strip()} (the job needs `permissions: contents: "
                           "write`; if the branch moved meanwhile, re-run the job)")
     return Pushed(sha, branch)
+
+
+def _commit(repo: GitRepo, signatures: Sequence[str], models: Sequence[str]) -> str | None:
+    """Commit the signatures as the Actions bot; None when they did not change."""
+    repo.checked("add", "--", *signatures)
+    if repo.run("diff", "--cached", "--quiet", "--", *signatures).status == 0:
+        return None
+    identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
+    repo.checked(*identity, "commit", "--quiet", "--no-verify", "-m", commit_message(models),
+                 "--", *signatures)
+    return repo.checked("rev-parse", "HEAD").strip()
 
 
 # --- release assets ----------------------------------------------------------------
