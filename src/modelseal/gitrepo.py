@@ -147,16 +147,6 @@ class GitRepo:
                              "branch fetched? try `git fetch --unshallow`)") from None
         return out.strip()
 
-    def index_blobs(self, paths: Sequence[str]) -> dict[str, str]:
-        """Staged blob id of each path that is in the index (absent paths are left out)."""
-        if not paths:
-            return {}
-        blobs = {}
-        for line in self._lines("ls-files", "--stage", "-z", "--", *paths):
-            meta, _, path = line.partition("\t")
-            blobs[path] = meta.split()[1]
-        return blobs
-
     def unstaged(self, paths: Sequence[str]) -> list[str]:
         """Those of ``paths`` whose work-tree content is not what is staged (or untracked)."""
         if not paths:
