@@ -107,6 +107,18 @@ def secrets_in_header(value: str) -> list[str]:
     return [secret for secret in found if secret]
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """What a requests error wraps: urllib3's retry error, then its ``reason``."""
+    for _ in range(4):
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException) and exc.args:
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
 def _no_ambient_auth(request: Any) -> Any:
     """Session auth that adds nothing: stops requests reading ~/.netrc for any host."""
     return request
@@ -184,8 +196,8 @@ class Session:
 
     def reason(self, exc: BaseException) -> str:
         """An exception as a short redacted line (redacted before it is cut short, so
-        no prefix of a secret survives)."""
-        text = self.redact(" ".join(str(exc).split()))
+        no prefix of a secret survives): the root cause, not the wrappers around it."""
+        text = self.redact(" ".join(str(_root_cause(exc)).split()))
         return text[:200] if text else type(exc).__name__
 
     # -- redirects ------------------------------------------------------------------------
