@@ -34,7 +34,8 @@ class CheckResult:
 
     @property
     def stale(self) -> list[ManifestStatus]:
-        return [status for status in self.statuses if status.stale]
+        """Missing or stale manifests (that `refresh` did not just write)."""
+        return [status for status in self.statuses if status.stale and not status.written]
 
     @property
     def failed(self) -> bool:

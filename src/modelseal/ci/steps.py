@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from modelseal.errors import (
     UsageError,
     printable,
 )
+from modelseal.gitrepo import commit_exists
 from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.words import plural
 
@@ -195,15 +195,16 @@ def sign_local(step: Step, presign: ActionInputs) -> StepResult:
 
 
 def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
-    from modelseal.app import sign as app_sign
+    from modelseal.app import sign_pending
+    from modelseal.app.sign import SignOptions, StaleModels
 
-    options = app_sign.SignOptions(progress=False)
+    options = SignOptions(progress=False)
     try:
-        found = app_sign.find_unsigned(_model_request(presign), _presign_request(presign),
-                                       options)
+        found = sign_pending.find_unsigned(_model_request(presign),
+                                           _presign_request(presign), options)
     except ModelsealError as exc:
         console.error(exc)
-        return StepResult(EXIT_USAGE)
+        return StepResult(exc.exit_code)
     for notice in found.notices:
         console.notice(notice)
     statuses = [ModelStatus(m.status.target.display, str(m.signature_path), m.verified)
@@ -213,9 +214,9 @@ def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
         console.say(f"{done.path}: signature already verifies and covers the files; "
                     "not re-signing")
     try:
-        signed = app_sign.sign_unsigned(found.pending, lambda: _keyless(step.inputs), options)
+        signed = sign_pending.sign_unsigned(found.pending, lambda: _keyless(step.inputs), options)
     except ModelsealError as exc:
-        if isinstance(exc, app_sign.StaleModels):
+        if isinstance(exc, StaleModels):
             console.print_stale(exc.statuses)
         console.error(exc)
         return StepResult(exc.exit_code, {"verified": "false"})
@@ -317,12 +318,6 @@ def sign_summary(statuses: list[ModelStatus], pending: list[ModelStatus],
 # --- verify and report -------------------------------------------------------------
 
 
-def commit_exists(revision: str, cwd: Path) -> bool:
-    proc = subprocess.run(["git", "cat-file", "-e", f"{revision}^{{commit}}"], cwd=cwd,
-                          capture_output=True, check=False)
-    return proc.returncode == 0
-
-
 def base_revision(step: Step) -> str | None:
     """What the pull request (or push) is compared against, when it is in the checkout.
 
@@ -331,7 +326,7 @@ def base_revision(step: Step) -> str | None:
     warning (the head's own config must not stand in for it).
     """
     base = step.inputs.base or step.ctx.base_sha
-    if base and not commit_exists(base, step.ctx.workspace):
+    if base and not commit_exists(step.ctx.workspace, base):
         if step.ctx.is_pull_request:
             raise UsageError(f"the pull request's base commit {base} is not in the checkout: "
                              "the signer policy and the models to check are read from it. "

@@ -19,10 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from modelseal.cache import find_git_dir
 from modelseal.config import Config, HashOptions
 from modelseal.fsio import atomic_write_text, exclusive_lock
-from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
+from modelseal.gitrepo import (
+    GitRepo,
+    git_dir,
+    model_relpath,
+    open_repo,
+    relative_to_root,
+    touched_models,
+)
 from modelseal.targets import ModelTarget, load_nearest_config
 from modelseal.untrusted import loads_json
 from modelseal.walk import MANIFEST_NAME
@@ -70,7 +76,7 @@ def open_context(files: Sequence[str], *, config_path: Path | None = None,
     """The repository, config and the models the files or the staged changes touch."""
     with contextlib.ExitStack() as stack:
         repo = (stack.enter_context(open_repo(Path.cwd()))
-                if find_git_dir(Path.cwd()) is not None else None)
+                if git_dir(Path.cwd()) is not None else None)
         root = repo.root if repo is not None else Path.cwd().resolve()
         config = load_nearest_config(Path.cwd(), config_path)
         configured = [ModelTarget(entry.path, entry.options)
@@ -146,11 +152,11 @@ def session(context: HookContext, hook: str) -> Iterator[set[str]]:
     record is read, used and written under an exclusive lock, so calls running in
     parallel never handle the same model twice.
     """
-    git_dir = find_git_dir(context.root) if context.repo is not None else None
-    if git_dir is None or os.environ.get("PRE_COMMIT") != "1":
+    found = git_dir(context.root) if context.repo is not None else None
+    if found is None or os.environ.get("PRE_COMMIT") != "1":
         yield set()
         return
-    directory = git_dir / "modelseal"
+    directory = found / "modelseal"
     directory.mkdir(parents=True, exist_ok=True)
     record = directory / f"hook-session-{hook}.json"
     with exclusive_lock(directory / f"hook-session-{hook}.lock"):
