@@ -5,11 +5,13 @@ key, a policy violation, changed files): it returns a result saying which check
 failed and why, so reports can show every model. It raises only for problems with
 the run itself (unreadable key files, an invalid policy), which are usage errors.
 
-Files are always re-hashed from disk (never the stat cache), with the serialization
-the signature records (never the config's). Only the signature's ``ignore_paths`` and
-the user's ``--ignore`` are skipped. Only files the signature lists are read: others
-are reported as added unread (see scope.py). With ``ignore_unsigned_files`` only the
-files the signature names are listed, each checked to stay inside the model directory.
+Files are always hashed from disk (never the stat cache; a report lends the digests
+its own check hashed from disk in the same run, see `hashing.RunDigests`), with the
+serialization the signature records (never the config's). Only the signature's
+``ignore_paths`` and the user's ``--ignore`` are skipped. Only files the signature
+lists are read: others are reported as added unread (see scope.py). With
+``ignore_unsigned_files`` only the files the signature names are listed, each checked
+to stay inside the model directory.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from modelseal.bundle import (
 )
 from modelseal.engine import HashRun, hash_listing
 from modelseal.errors import CheckFailed, ModelPathError, ModelsealError, UsageError
+from modelseal.hashing import RunDigests
 from modelseal.manifest import Manifest, ManifestDiff, Serialization
 from modelseal.policy import (
     Policy,
@@ -296,8 +299,9 @@ class _Checked:
 class Verifier:
     """Verifies models against one policy; loads keys, roots and the trusted root once."""
 
-    def __init__(self, options: VerifyOptions) -> None:
+    def __init__(self, options: VerifyOptions, fresh: RunDigests | None = None) -> None:
         self.options = options
+        self.fresh = fresh  # digests this run hashed from disk (a report's check)
         self.keys = load_public_keys(options.policy.keys)
         self.roots = load_certificates(options.policy.certificate_roots, "certificate root")
         self.trust = SigstoreTrust(offline=options.offline, trust_config=options.trust_config)
@@ -536,7 +540,8 @@ class Verifier:
         # refuses un-smudged LFS pointers with "run git lfs pull", rather than a bare mismatch
         lfs.pointer_digests(lfs.find_pointers(kept.files), serialization.spec,
                             require_content=True, label=target.display)
-        run = HashRun(use_cache=False, progress=self.options.progress, require_content=True)
+        run = HashRun(use_cache=False, progress=self.options.progress, require_content=True,
+                      fresh=self.fresh)
         return scope.diff(hash_listing(kept, serialization.spec, run, label=target.display))
 
     def _listing(self, target: ModelTarget, serialization: Serialization,
@@ -567,12 +572,16 @@ def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationRe
     return Verifier(options).verify(target)
 
 
-def verify_targets(targets: Sequence[ModelTarget],
-                   options: VerifyOptions) -> tuple[list[VerificationResult], list[str]]:
-    """Verify several models; also returns notices (e.g. a trusted-root fallback)."""
+def verify_targets(targets: Sequence[ModelTarget], options: VerifyOptions,
+                   fresh: RunDigests | None = None
+                   ) -> tuple[list[VerificationResult], list[str]]:
+    """Verify several models; also returns notices (e.g. a trusted-root fallback).
+
+    ``fresh``: digests this run already hashed from disk (see `hashing.RunDigests`).
+    """
     if options.signature is not None and len(targets) != 1:
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
-    verifier = Verifier(options)
+    verifier = Verifier(options, fresh)
     results = [verifier.verify(target) for target in targets]
     return results, verifier.notices
 
