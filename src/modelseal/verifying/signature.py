@@ -10,7 +10,7 @@ Each method module (key.py, certificate.py, keyless.py) provides two functions:
   (identity, issuer, repository, ...) must match the signer's certificate.
 
 Modules are imported on first use, so verifying key signatures loads no Sigstore
-code. Adding a method is one module plus one line in `_METHOD_MODULES` (and the
+code. Adding a method is one module plus one line in `METHOD_MODULES` (and the
 signing side's registry, signing/registry.py, which this package never imports).
 """
 
@@ -45,7 +45,7 @@ from modelseal.verifying.results import SignatureFailure
 from modelseal.verifying.trustroot import SigstoreTrust
 
 # bundle method (see bundle.py) -> the module that verifies it
-_METHOD_MODULES = {
+METHOD_MODULES = {
     METHOD_KEY: "modelseal.verifying.key",
     METHOD_CERTIFICATE: "modelseal.verifying.certificate",
     METHOD_SIGSTORE: "modelseal.verifying.keyless",
@@ -89,7 +89,7 @@ class SignatureMethod(Protocol):
 
 def method_checker(method: str) -> SignatureMethod:
     """The module that verifies signatures made with ``method``."""
-    name = _METHOD_MODULES.get(method)
+    name = METHOD_MODULES.get(method)
     if name is None:
         raise BundleError(f"the bundle is signed with an unknown method {method!r}")
     return cast(SignatureMethod, importlib.import_module(name))
