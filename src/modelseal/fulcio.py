@@ -9,7 +9,7 @@ chains to a trusted Fulcio CA is verification's job, done before these facts cou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -48,7 +48,6 @@ class SignerFacts:
     build_signer_uri: str | None = None
     build_config_uri: str | None = None
     run_invocation_uri: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def repository(self) -> str | None:
@@ -94,7 +93,6 @@ def signer_facts(certificate: x509.Certificate) -> SignerFacts:
         build_signer_uri=values.get(OID_BUILD_SIGNER_URI),
         build_config_uri=values.get(OID_BUILD_CONFIG_URI),
         run_invocation_uri=values.get(OID_RUN_INVOCATION_URI),
-        extra=values,
     )
 
 
