@@ -189,9 +189,16 @@ def test_missing_oidc_token_explains_permissions(tmp_path: Path) -> None:
 
 
 def test_verified_means_every_model_verifies() -> None:
-    assert steps.is_verified({"models": [{"state": "verified"}, {"state": "signed-unchanged"}]})
-    assert not steps.is_verified({"models": [{"state": "awaiting-signature"}]})
-    assert not steps.is_verified({"models": []})
+    from modelseal.report.model import ModelReport, ModelState, Report
+
+    def report(*states: ModelState) -> Report:
+        return Report(models=tuple(ModelReport(path=f"m{i}", name=f"m{i}", state=state,
+                                               message="") for i, state in enumerate(states)))
+
+    assert steps.is_verified(report(ModelState.VERIFIED, ModelState.SIGNED_UNCHANGED))
+    assert not steps.is_verified(report(ModelState.AWAITING_SIGNATURE))
+    assert not steps.is_verified(report(ModelState.VERIFIED, ModelState.UNSIGNED))
+    assert not steps.is_verified(report())
 
 
 def test_comment_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -776,14 +776,14 @@ EVENT = {"action": "synchronize", "number": 7,
 @FUZZ
 @given(mutated_json([EVENT]))
 def test_trust_fuzz_event_payload(data: bytes) -> None:
-    from modelseal.ci.runner import load_event
+    from modelseal.ci.runner import Context
     from modelseal.forge.env import github_context, read_event
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "event.json"
         path.write_bytes(data)
         outcome(read_event, str(path))
-        outcome(load_event, str(path))
+        outcome(Context.from_env, {"GITHUB_EVENT_PATH": str(path)})
         environ = {"GITHUB_REPOSITORY": "acme/models", "GITHUB_EVENT_PATH": str(path),
                    "GITHUB_EVENT_NAME": "pull_request"}
         context = outcome(github_context, environ)
@@ -1003,20 +1003,19 @@ def test_trust_fuzz_regression_comment_author_not_a_string(forges: dict[str, Any
     assert posted.action == "created" and posted.comment.id != 31
 
 
-@pytest.mark.parametrize("reader", ["forge.env.read_event", "ci.runner.load_event"])
-def test_trust_fuzz_regression_deep_event(tmp_path: Path, reader: str) -> None:
-    import importlib
+def test_trust_fuzz_regression_deep_event(tmp_path: Path) -> None:
+    from modelseal.ci.runner import Context
+    from modelseal.forge.env import read_event
 
-    module, _, name = f"modelseal.{reader}".rpartition(".")
-    read = getattr(importlib.import_module(module), name)
     (tmp_path / "event.json").write_bytes(DEEP)
-    _clean(read, str(tmp_path / "event.json"))
+    _clean(read_event, str(tmp_path / "event.json"))
+    _clean(Context.from_env, {"GITHUB_EVENT_PATH": str(tmp_path / "event.json")})
 
 
 def test_trust_fuzz_regression_event_path_is_a_directory(tmp_path: Path) -> None:
-    from modelseal.ci.runner import load_event
+    from modelseal.forge.env import read_event
 
-    _clean(load_event, str(tmp_path))
+    _clean(read_event, str(tmp_path))
 
 
 def test_trust_fuzz_regression_deep_report_and_relay(tmp_path: Path) -> None:
@@ -1110,7 +1109,8 @@ _ENDLESS_READERS = {
     "manifest": "from modelseal.engine import read_manifest as read; read(PATH)",
     "bundle": "from modelseal.bundle import read_bundle_file as read; read(PATH)",
     "event": "from modelseal.forge.env import read_event as read; read(str(PATH))",
-    "runner event": "from modelseal.ci.runner import load_event as read; read(str(PATH))",
+    "runner event": "from modelseal.ci.runner import Context; "
+                    "Context.from_env({'GITHUB_EVENT_PATH': str(PATH)})",
     "report": "from modelseal.app.report import load_report_file as read; read(PATH, None)",
 }
 # One process per kind of file reads it with every reader in turn, in 768 MiB of

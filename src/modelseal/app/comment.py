@@ -46,6 +46,25 @@ class CommentOutcome:
     reason: str = ""
     markdown_only: bool = False  # relayed without a JSON report (cannot be re-rendered)
 
+    def messages(self) -> list[str]:
+        """What to tell the user, one line each (stderr; each escaped when printed)."""
+        if self.action == DRY_RUN:
+            return [f"modelseal: dry run: would {call}" for call in self.calls]
+        if self.action != RELAYED:
+            url = f": {self.url}" if self.url else ""
+            return [f"modelseal: {self.action} the report {self.what}{url}"]
+        lines = []
+        if self.markdown_only:
+            lines.append("modelseal: warning: a markdown report cannot be relayed (the relay "
+                         "job re-renders a JSON report); pass --report with `report --format "
+                         "json` output")
+        lines.append(f"modelseal: notice: cannot comment with this token ({self.reason}); a "
+                     "pull request from a fork gets a read-only token. Not a failure: the "
+                     f"report is in {self.folder}/ for a workflow_run job to post (upload it "
+                     "as the artifact 'modelseal-comment'; see the README, 'Pull requests "
+                     "from forks')")
+        return lines
+
 
 def post_github(body: str, report: Report | None, poster: Poster,
                 relay_dir: Path | None = None) -> CommentOutcome:

@@ -8,13 +8,13 @@ them without guarding against a missing value.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
@@ -29,6 +29,9 @@ from modelseal.errors import (
 )
 from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.words import plural
+
+if TYPE_CHECKING:
+    from modelseal.report.model import Report
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -282,18 +285,9 @@ def base_revision(step: Step) -> str | None:
     return base
 
 
-def is_verified(document: Mapping[str, Any]) -> bool:
+def is_verified(report: Report) -> bool:
     """True when every model's signature verifies and covers its current files."""
-    models = document.get("models")
-    return bool(models) and isinstance(models, list) and all(
-        isinstance(m, dict) and m.get("state") in _GOOD_STATES for m in models)
-
-
-def render_report(document: Any, fmt: str, source: str) -> str:
-    from modelseal.report.model import report_from_json
-    from modelseal.report.render import render
-
-    return render(report_from_json(document, source=source), fmt)
+    return bool(report.models) and all(m.state.value in _GOOD_STATES for m in report.models)
 
 
 def verify(step: Step) -> StepResult:
@@ -320,39 +314,48 @@ def verify(step: Step) -> StepResult:
 
 
 def verify_local(step: Step) -> StepResult:
-    """Report on the local models (one hashing pass), as `modelseal report` sees them."""
+    """Report on the local models (one hashing pass), as `modelseal report` sees them.
+
+    The report is built once (in a child, which runs in the checkout by launch.py's
+    rules) and read once; each format is rendered once from it, and the comment is
+    posted in this process with the markdown already rendered.
+    """
+    from modelseal.app.report import load_report_file
+    from modelseal.report.model import Verdict
+    from modelseal.report.render import render
+
     report_json = step.out_dir / "report.json"
     report_json.unlink(missing_ok=True)
     done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))
-    if done.returncode == EXIT_USAGE or not report_json.is_file():
+    if done.returncode not in (EXIT_OK, EXIT_FAILED):
         annotate("error", "modelseal could not build the report (see the log above)",
                  title=f"modelseal {step.inputs.command}")
         return StepResult(EXIT_USAGE, {"verified": "false"})
-    document = load_json(report_json.read_text(encoding="utf-8"), str(report_json))
+    report = load_report_file(report_json, None, follow_symlinks=False)
+    if report is None:
+        raise UsageError(f"{report_json} is not a JSON report")
+    markdown = render(report, "markdown")
     report_md = step.out_dir / "report.md"
-    report_md.write_text(render_report(document, "markdown", str(report_json)),
-                         encoding="utf-8")
-    step.files.add_summary(render_report(document, "github-summary", str(report_json)))
-    outputs = {"verified": "true" if is_verified(document) else "false",
+    report_md.write_text(markdown, encoding="utf-8")
+    step.files.add_summary(render(report, "github-summary"))
+    outputs = {"verified": "true" if is_verified(report) else "false",
                "report-path": str(report_md), "report-json": str(report_json),
-               "signatures": output_lines(existing_signatures(document, step.ctx))}
-    outputs.update(post_comment(step, report_json))
-    failed = document.get("verdict") == "fail"
+               "signatures": output_lines(existing_signatures(report, step.ctx))}
+    outputs.update(post_comment(step, report, markdown))
+    failed = report.verdict is Verdict.FAIL
     if failed:
-        annotate("error", str(document.get("summary") or "model verification failed"),
-                 title="modelseal")
+        annotate("error", report.summary or "model verification failed", title="modelseal")
     exit_code = EXIT_FAILED if failed and step.inputs.command == "verify" else EXIT_OK
     return StepResult(exit_code, outputs)
 
 
-def existing_signatures(document: Mapping[str, Any], ctx: Context) -> list[str]:
+def existing_signatures(report: Report, ctx: Context) -> list[str]:
     """The signature files present beside the reported models."""
     found = []
-    for model in document.get("models") or []:
-        path = model.get("path") if isinstance(model, dict) else None
-        if not isinstance(path, str):
+    for model in report.models:
+        if model.reference is not None:  # a registry model: no file beside it
             continue
-        base = ctx.workspace / path
+        base = ctx.workspace / model.path
         candidate = base / "model.sig" if base.is_dir() else base.with_name(base.name + ".sig")
         if candidate.is_file():
             found.append(workspace_relative(str(candidate), ctx))
@@ -374,25 +377,34 @@ def wants_comment(mode: str, ctx: Context) -> bool:
 RELAY_ARTIFACT = "modelseal-comment"
 
 
-def post_comment(step: Step, report_json: Path) -> dict[str, str]:
-    """Post or update the sticky comment; when the token may not, prepare the relay."""
+def post_comment(step: Step, report: Report, markdown: str) -> dict[str, str]:
+    """Post or update the sticky comment; when the token may not, prepare the relay.
+
+    What happened comes back as data (`app.comment.CommentOutcome`).
+    """
+    from modelseal.app import comment
+
     if not wants_comment(step.inputs.comment, step.ctx):
         return {}
     relay_dir = step.out_dir / "relay"
     shutil.rmtree(relay_dir, ignore_errors=True)
-    done = step.modelseal(commands.comment_argv(report_json, relay_dir))
-    if (relay_dir / "pr.json").is_file():
-        why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
-               else "the token may lack `permissions: pull-requests: write`")
-        annotate("notice", f"the pull request comment was not posted ({why}); the report is "
-                           f"in the job summary and in the {RELAY_ARTIFACT} artifact, which "
-                           "the workflow_run relay (examples/github/modelseal-comment.yml) "
-                           "posts", title="modelseal")
-        return {"relay-path": str(relay_dir)}
-    if done.returncode != EXIT_OK:
+    try:
+        outcome = comment.post_github(markdown, report, comment.Poster(), relay_dir)
+    except ModelsealError as exc:
+        print(f"modelseal: error: {printable(exc)}", file=sys.stderr, flush=True)
         annotate("warning", "could not post the pull request comment (see the log above); "
                             "the report is in the job summary", title="modelseal")
-    return {}
+        return {}
+    _say(outcome.messages())
+    if outcome.action != comment.RELAYED:
+        return {}
+    why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
+           else "the token may lack `permissions: pull-requests: write`")
+    annotate("notice", f"the pull request comment was not posted ({why}); the report is "
+                       f"in the job summary and in the {RELAY_ARTIFACT} artifact, which "
+                       "the workflow_run relay (examples/github/modelseal-comment.yml) "
+                       "posts", title="modelseal")
+    return {"relay-path": str(outcome.folder)}
 
 
 # --- check and relay ---------------------------------------------------------------
@@ -411,10 +423,20 @@ def check(step: Step) -> StepResult:
 
 def relay(step: Step) -> StepResult:
     """Post the comment a fork's verify run could not (workflow_run event)."""
-    directory = Path(step.inputs.artifact_path or os.environ.get("RUNNER_TEMP", "."))
-    report_json = directory / "report.json"
-    if not report_json.is_file():
+    from modelseal.app import comment
+    from modelseal.forge import relay as relay_files
+
+    directory = Path(step.inputs.artifact_path or step.env.get("RUNNER_TEMP", "."))
+    report_json = directory / relay_files.REPORT
+    if not report_json.is_file():  # no artifact: the verify run posted its comment itself
         print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")
         return StepResult()
-    done = step.modelseal(commands.relay_argv(directory))
-    return StepResult(done.returncode)
+    print(f"$ {printable(commands.display(commands.relay_argv(directory)))}", flush=True)
+    _say(comment.post_relayed(directory, comment.Poster()).messages())
+    return StepResult()
+
+
+def _say(lines: Sequence[str]) -> None:
+    """A use case's messages, on stderr as the CLI prints them (escaped)."""
+    for line in lines:
+        print(printable(line), file=sys.stderr, flush=True)

@@ -198,13 +198,13 @@ def run_comment(args: argparse.Namespace) -> int:
     if args.relay is not None:
         if args.forge != "github":
             raise UsageError("--relay is for GitHub workflow_run jobs (use it with --github)")
-        _say(comment.post_relayed(args.relay, poster, args.template))
+        _say_outcome(comment.post_relayed(args.relay, poster, args.template))
         return EXIT_OK
     report, body = _comment_body(args)
     if args.forge == "github":
-        _say(comment.post_github(body, report, poster, args.relay_dir))
+        _say_outcome(comment.post_github(body, report, poster, args.relay_dir))
     else:
-        _say(comment.post_gitlab(body, poster))
+        _say_outcome(comment.post_gitlab(body, poster))
     return EXIT_OK  # the models' verdict is `report`'s and `verify`'s exit status
 
 
@@ -224,28 +224,9 @@ def _comment_body(args: argparse.Namespace) -> tuple[Report | None, str]:
     return report, comment_body(report, markdown, fmt, args.report_id, args.template)
 
 
-def _say(outcome: CommentOutcome) -> None:
+def _say_outcome(outcome: CommentOutcome) -> None:
     """What `comment` did, on stderr; a dry run's body on stdout."""
-    from modelseal.app.comment import DRY_RUN, RELAYED
-
-    if outcome.action == DRY_RUN:
-        for call in outcome.calls:
-            console.say(f"modelseal: dry run: would {call}", err=True)
+    for line in outcome.messages():
+        console.say(line, err=True)
+    if outcome.body:
         sys.stdout.write(outcome.body)
-        return
-    if outcome.action == RELAYED:
-        _say_relayed(outcome)
-        return
-    url = f": {outcome.url}" if outcome.url else ""
-    console.say(f"modelseal: {outcome.action} the report {outcome.what}{url}", err=True)
-
-
-def _say_relayed(outcome: CommentOutcome) -> None:
-    if outcome.markdown_only:
-        console.warning("a markdown report cannot be relayed (the relay job re-renders a "
-                        "JSON report); pass --report with `report --format json` output")
-    console.notice(f"cannot comment with this token ({outcome.reason}); a pull request from "
-                   f"a fork gets a read-only token. Not a failure: the report is in "
-                   f"{outcome.folder}/ for a workflow_run job to post (upload it as the "
-                   "artifact 'modelseal-comment'; see the README, 'Pull requests from "
-                   "forks')")

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from modelseal.errors import UsageError
 from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 
-MAX_EVENT_BYTES = 64 * 1024 * 1024
+MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 DEFAULT_GITHUB_API = "https://api.github.com"
 
 
@@ -71,20 +71,27 @@ class GitHubContext:
 
 
 def read_event(path: str | None) -> dict[str, Any]:
-    """The webhook payload GitHub wrote to GITHUB_EVENT_PATH ({} when there is none)."""
+    """The webhook payload GitHub wrote to GITHUB_EVENT_PATH ({} when there is none).
+
+    The one reader of the event payload (the Action's steps and `comment` alike):
+    bounded before parsing, a JSON object or a usage error.
+    """
     if not path:
         return {}
     try:
         raw = read_regular_file(Path(path), MAX_EVENT_BYTES, follow_symlinks=True)
+        data = loads_json(raw)
+    except FileNotFoundError:
+        raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
     except UnsafeFile as exc:
         raise UsageError(f"event payload: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
-    try:
-        data = loads_json(raw)
-    except ValueError:
-        raise UsageError(f"event payload {path} is not JSON (or nests too deeply)") from None
-    return data if isinstance(data, dict) else {}
+    except ValueError as exc:  # UnsafeJson: says whether it is bad JSON or too deep
+        raise UsageError(f"event payload {path} is not JSON it can read: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"event payload {path} is not a JSON object")
+    return data
 
 
 def pull_request_number(event: Mapping[str, Any]) -> int | None:
