@@ -112,8 +112,8 @@ def test_report_and_comment_command_lines(tmp_path: Path) -> None:
     assert argv[:3] == ["report", f"--base={BASE}", "--identity=x@y"]
     assert argv[-3:] == ["--format", "json", f"--output={tmp_path / 'r.json'}"]
     assert commands.report_argv(inputs, None, tmp_path / "r.json")[1] == "--identity=x@y"
-    assert commands.comment_argv(tmp_path / "r.json", tmp_path / "relay")[:2] == \
-        ["comment", "--github"]
+    assert commands.relay_argv(tmp_path / "relay") == \
+        ["comment", "--github", f"--relay={tmp_path / 'relay'}"]
     assert commands.display(["verify", "a b"]) == "modelseal verify 'a b'"
 
 

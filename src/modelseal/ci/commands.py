@@ -97,27 +97,17 @@ def sign_argv(inputs: ActionInputs, paths: Sequence[str]) -> list[str]:
 
 
 def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[str]:
-    """The JSON report (the one hashing pass); markdown and summary render from it."""
+    """The JSON report (the one hashing pass); the step renders markdown and summary from
+    it and posts the comment in-process (app.comment)."""
     return ["report", *config_args(inputs, base), *base_args(base),
             *policy_args(inputs.policy), *trusted_file_args(inputs.policy),
             *trust_args(inputs), "--no-progress", "--format", "json",
             option("--output", str(output)), *path_args(inputs.paths)]
 
 
-def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
-    """Render a saved JSON report in another format without hashing again."""
-    return ["report", option("--from-json", str(report_json)), "--format", fmt,
-            option("--output", str(output))]
-
-
-def comment_argv(report_json: Path, relay_dir: Path) -> list[str]:
-    """Post or update the sticky comment; with a read-only token, leave it in ``relay_dir``."""
-    return ["comment", "--github", option("--report", str(report_json)),
-            option("--relay-dir", str(relay_dir))]
-
-
 def relay_argv(directory: Path) -> list[str]:
-    """Post a report relayed from a fork's run (checks it is for the PR's head)."""
+    """The `comment --relay` command the relay step runs in-process (shown in the log):
+    post a report relayed from a fork's run (checks it is for the PR's head)."""
     return ["comment", "--github", option("--relay", str(directory))]
 
 
