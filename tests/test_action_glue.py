@@ -117,6 +117,26 @@ def test_report_and_comment_command_lines(tmp_path: Path) -> None:
     assert commands.display(["verify", "a b"]) == "modelseal verify 'a b'"
 
 
+@pytest.mark.parametrize(("inputs", "base"), [
+    (ActionInputs(), None),
+    (ActionInputs(paths=("models/a", "--odd"), config="ml/.modelseal.yaml",
+                  trust_config="trust.json",
+                  policy=Policy(identity="x@y", issuer="https://i", repository="acme/m",
+                                workflow="sign.yml", ref="main", strict=True,
+                                keys="keys/a.pub", certificate_roots="roots/ca.pem")), BASE),
+    (ActionInputs(config="ml/.modelseal.yaml", policy=Policy(identity_regex=".*")), None),
+])
+def test_the_in_process_report_is_the_logged_command(inputs: ActionInputs, base: str | None,
+                                                     tmp_path: Path) -> None:
+    """The step builds the report in-process and logs `report_argv`: they must agree."""
+    from modelseal.cli import build_parser
+    from modelseal.cli.report import report_request
+
+    argv = commands.report_argv(inputs, base, tmp_path / "r.json")
+    assert report_request(build_parser().parse_args(argv)) == \
+        commands.report_request(inputs, base)
+
+
 # --- the runner protocol -------------------------------------------------------------------
 
 

@@ -16,10 +16,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelseal.ci.inputs import ActionInputs, Policy
 from modelseal.errors import printable
 from modelseal.launch import python_argv
+
+if TYPE_CHECKING:
+    from modelseal.app.report import ReportRequest
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,32 @@ def relay_argv(directory: Path) -> list[str]:
     """The `comment --relay` command the relay step runs in-process (shown in the log):
     post a report relayed from a fork's run (checks it is for the PR's head)."""
     return ["comment", "--github", option("--relay", str(directory))]
+
+
+def report_request(inputs: ActionInputs, base: str | None) -> ReportRequest:
+    """What `report_argv` asks for, as the typed request the step builds in-process
+    (`app.report`); tests pin that the two agree."""
+    from modelseal.app.policies import PolicyRequest
+    from modelseal.app.report import ReportRequest
+    from modelseal.app.selection import ModelRequest
+    from modelseal.policy import PolicyFlags
+
+    policy = inputs.policy
+    flags = PolicyFlags(
+        identity=policy.identity or None, identity_regex=policy.identity_regex or None,
+        issuer=policy.issuer or None, repository=policy.repository or None,
+        workflow=policy.workflow or None, ref=policy.ref or None, strict=bool(policy.strict))
+    config = inputs.config or None
+    return ReportRequest(
+        models=ModelRequest(paths=tuple(inputs.paths),
+                            config=Path(config) if config and not base else None),
+        policy=PolicyRequest(flags, key_lists=(policy.keys,) if policy.keys else (),
+                             certificate_root_lists=((policy.certificate_roots,)
+                                                     if policy.certificate_roots else ())),
+        named=bool(inputs.paths), base=base or None,
+        base_config=config if base else None,
+        trust_config=Path(inputs.trust_config) if inputs.trust_config else None,
+        progress=False)
 
 
 def display(argv: Sequence[str]) -> str:

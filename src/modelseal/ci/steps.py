@@ -8,10 +8,12 @@ them without guarding against a missing value.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -316,24 +318,20 @@ def verify(step: Step) -> StepResult:
 def verify_local(step: Step) -> StepResult:
     """Report on the local models (one hashing pass), as `modelseal report` sees them.
 
-    The report is built once (in a child, which runs in the checkout by launch.py's
-    rules) and read once; each format is rendered once from it, and the comment is
-    posted in this process with the markdown already rendered.
+    The report is built in this process (`app.report`, in the workspace; this process
+    never imports from it, see launch.py), written once as the report-json output, and
+    each format is rendered once from it; the comment is posted with that markdown.
     """
-    from modelseal.app.report import load_report_file
     from modelseal.report.model import Verdict
     from modelseal.report.render import render
 
     report_json = step.out_dir / "report.json"
     report_json.unlink(missing_ok=True)
-    done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))
-    if done.returncode not in (EXIT_OK, EXIT_FAILED):
+    report = build_report(step, base_revision(step), report_json)
+    if report is None:
         annotate("error", "modelseal could not build the report (see the log above)",
                  title=f"modelseal {step.inputs.command}")
         return StepResult(EXIT_USAGE, {"verified": "false"})
-    report = load_report_file(report_json, None, follow_symlinks=False)
-    if report is None:
-        raise UsageError(f"{report_json} is not a JSON report")
     markdown = render(report, "markdown")
     report_md = step.out_dir / "report.md"
     report_md.write_text(markdown, encoding="utf-8")
@@ -347,6 +345,41 @@ def verify_local(step: Step) -> StepResult:
         annotate("error", report.summary or "model verification failed", title="modelseal")
     exit_code = EXIT_FAILED if failed and step.inputs.command == "verify" else EXIT_OK
     return StepResult(exit_code, outputs)
+
+
+def build_report(step: Step, base: str | None, report_json: Path) -> Report | None:
+    """`modelseal report --format json --output REPORT_JSON`, run in-process; None (the
+    error printed as the command prints it) when it cannot be built."""
+    from modelseal.app import report as app_report
+    from modelseal.fsio import atomic_write_text
+    from modelseal.report.render import render
+
+    argv = commands.report_argv(step.inputs, base, report_json)
+    print(f"$ {printable(commands.display(argv))}", flush=True)
+    try:
+        with _working_directory(step.ctx.workspace):
+            built = app_report.build(commands.report_request(step.inputs, base))
+    except ModelsealError as exc:
+        _say([f"modelseal: error: {exc}"])
+        return None
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say([f"modelseal: error: {exc.strerror or exc}{where}"])
+        return None
+    _say([f"modelseal: notice: {notice}" for notice in built.notices])
+    atomic_write_text(report_json, render(built.report, "json"))
+    return built.report
+
+
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """The report's paths are relative to the workspace, as for the command run there."""
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def existing_signatures(report: Report, ctx: Context) -> list[str]:
@@ -426,7 +459,9 @@ def relay(step: Step) -> StepResult:
     from modelseal.app import comment
     from modelseal.forge import relay as relay_files
 
-    directory = Path(step.inputs.artifact_path or step.env.get("RUNNER_TEMP", "."))
+    # a relative artifact-path is the workspace's, as for the commands run there
+    given = step.inputs.artifact_path or step.env.get("RUNNER_TEMP", ".")
+    directory = step.ctx.workspace / given
     report_json = directory / relay_files.REPORT
     if not report_json.is_file():  # no artifact: the verify run posted its comment itself
         print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")

@@ -258,7 +258,7 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
     """Check, verify and compare every target; returns the report and run notices.
 
     Paths in the report are relative to ``root`` (default: `report_root`); ``verify_flags``
-    must already be (see `cli_report.verify_flags`).
+    must already be (see `app.report.verify_flags`).
     """
     from modelseal import __version__, verifying
     from modelseal.hashing import RunDigests
