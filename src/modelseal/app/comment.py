@@ -7,9 +7,10 @@ the fork relay, or only planned in a dry run). Nothing here prints; the CLI says
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelseal.errors import UsageError
 from modelseal.forge import relay
@@ -67,8 +68,12 @@ class CommentOutcome:
 
 
 def post_github(body: str, report: Report | None, poster: Poster,
-                relay_dir: Path | None = None) -> CommentOutcome:
-    """The pull request comment; with a read-only token (a fork), left for the relay."""
+                relay_dir: Path | None = None,
+                context: GitHubContext | None = None) -> CommentOutcome:
+    """The pull request comment; with a read-only token (a fork), left for the relay.
+
+    ``context``: the run as the caller already read it (default: from the environment).
+    """
     from modelseal.forge import env, github, sticky
 
     if poster.dry_run:
@@ -77,7 +82,7 @@ def post_github(body: str, report: Report | None, poster: Poster,
         thread = github.PullRequestComments(github.client(context.api_url, "dry-run"),
                                             context.repository, context.number or 0)
         return CommentOutcome(DRY_RUN, calls=tuple(thread.planned_calls()), body=body)
-    context = env.github_context(number=poster.number)
+    context = context or env.github_context(number=poster.number)
     try:
         posted = sticky.upsert(_github_thread(context), body, poster.report_id, poster.author)
     except github.ReadOnlyToken as exc:
@@ -108,9 +113,12 @@ def _leave_for_relay(context: GitHubContext, body: str, report: Report | None,
                           markdown_only=report is None)
 
 
-def post_relayed(folder: Path, poster: Poster, template: Path | None = None
-                 ) -> CommentOutcome:
-    """workflow_run job: post what a fork's run left, after checking it is for that PR."""
+def post_relayed(folder: Path, poster: Poster, template: Path | None = None,
+                 event: Mapping[str, Any] | None = None) -> CommentOutcome:
+    """workflow_run job: post what a fork's run left, after checking it is for that PR.
+
+    ``event``: the payload as the caller already read it (default: GITHUB_EVENT_PATH).
+    """
     from modelseal.app.report import load_report_file
     from modelseal.forge import env, github, sticky
     from modelseal.report.render import render
@@ -123,7 +131,7 @@ def post_relayed(folder: Path, poster: Poster, template: Path | None = None
     if report is None:
         raise UsageError(f"{folder}/{relay.REPORT} is not a JSON report")
     number = relay.pull_request_number(folder, meta)
-    context = env.github_context(number=number)
+    context = env.github_context(number=number, event=event)
     expected = context.workflow_run_head_sha
     relay.check_head(meta, expected, dry_run=poster.dry_run)
     body = render(report, "markdown", template=template) + relay.RELAYED_NOTE

@@ -416,13 +416,15 @@ def post_comment(step: Step, report: Report, markdown: str) -> dict[str, str]:
     What happened comes back as data (`app.comment.CommentOutcome`).
     """
     from modelseal.app import comment
+    from modelseal.forge.env import github_context
 
     if not wants_comment(step.inputs.comment, step.ctx):
         return {}
     relay_dir = step.out_dir / "relay"
     shutil.rmtree(relay_dir, ignore_errors=True)
     try:
-        outcome = comment.post_github(markdown, report, comment.Poster(), relay_dir)
+        outcome = comment.post_github(markdown, report, comment.Poster(), relay_dir,
+                                      github_context(step.env, event=step.ctx.event))
     except ModelsealError as exc:
         print(f"modelseal: error: {printable(exc)}", file=sys.stderr, flush=True)
         annotate("warning", "could not post the pull request comment (see the log above); "
@@ -467,7 +469,7 @@ def relay(step: Step) -> StepResult:
         print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")
         return StepResult()
     print(f"$ {printable(commands.display(commands.relay_argv(directory)))}", flush=True)
-    _say(comment.post_relayed(directory, comment.Poster()).messages())
+    _say(comment.post_relayed(directory, comment.Poster(), event=step.ctx.event).messages())
     return StepResult()
 
 

@@ -107,13 +107,15 @@ def pull_request_number(event: Mapping[str, Any]) -> int | None:
 
 
 def github_context(environ: Mapping[str, str] | None = None,
-                   number: int | None = None) -> GitHubContext:
-    """GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN and the event payload."""
+                   number: int | None = None, *,
+                   event: Mapping[str, Any] | None = None) -> GitHubContext:
+    """GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN and the event payload
+    (``event``: the payload already read in this process, not read again)."""
     env = os.environ if environ is None else environ
     repository = env.get("GITHUB_REPOSITORY", "")
     if repository.count("/") != 1 or not all(repository.split("/")):
         raise UsageError("GITHUB_REPOSITORY must be OWNER/REPO (it is set by GitHub Actions)")
-    event = read_event(env.get("GITHUB_EVENT_PATH"))
+    event = dict(event) if event is not None else read_event(env.get("GITHUB_EVENT_PATH"))
     return GitHubContext(
         api_url=env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API,
         repository=repository,
