@@ -6,7 +6,7 @@ its name, its one-line help, its module and the `SignerRequest` options it uses.
 The CLI's ``sign --method`` choices and help come from here.
 
 This registry sits outside signing/ on purpose: listing the methods (which the CLI
-does while building its parser, also for `--version` and `check`) must load no
+does whenever it builds the `sign` options, `--version` included) must load no
 signing code, no cryptography and no Sigstore; a method's module is imported only
 when a signer of that method is built.
 
