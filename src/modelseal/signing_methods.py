@@ -18,14 +18,23 @@ verifying/signature.py, since verifying never imports signing code.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from modelseal.errors import UsageError
 
-if TYPE_CHECKING:
-    from modelseal.signing.base import Signer
+
+class Signer(Protocol):
+    """What a method builds: turns statement bytes into bundle bytes. ``session``
+    brackets a batch (keyless signing gets its certificate there, once for all)."""
+
+    method: str
+
+    def session(self) -> Iterator[None]: ...
+
+    def sign(self, payload: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)
