@@ -6,7 +6,7 @@ its name, its one-line help, its module and the `SignerRequest` options it uses.
 The CLI's ``sign --method`` choices and help come from here.
 
 This registry sits outside signing/ on purpose: listing the methods (which the CLI
-does while building its parser, also for `--version` and `check`) must load no
+does whenever it builds the `sign` options, `--version` included) must load no
 signing code, no cryptography and no Sigstore; a method's module is imported only
 when a signer of that method is built.
 
@@ -18,14 +18,23 @@ verifying/signature.py, since verifying never imports signing code.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from modelseal.errors import UsageError
 
-if TYPE_CHECKING:
-    from modelseal.signing.base import Signer
+
+class Signer(Protocol):
+    """What a method builds: turns statement bytes into bundle bytes. ``session``
+    brackets a batch (keyless signing gets its certificate there, once for all)."""
+
+    method: str
+
+    def session(self) -> Iterator[None]: ...
+
+    def sign(self, payload: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)

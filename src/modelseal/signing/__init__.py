@@ -1,7 +1,7 @@
 """Signing models: the manifest statement, wrapped in a DSSE envelope, in an OMS bundle.
 
 - prepare.py: the flow every method shares (`prepare`, `sign_models`, `write_signed`);
-- base.py: the `Signer` protocol and `SigningError`;
+- base.py: `SigningError` and ECDSA signing; the `Signer` protocol is in signing_methods.py;
 - one module per method: key.py (`KeySigner`), certificate.py (`CertificateSigner`),
   keyless.py (`SigstoreSigner`, which imports `sigstore` only while signing).
 
@@ -11,7 +11,7 @@ the registry in signing_methods.py. Verification (verifying/) never imports this
 
 from __future__ import annotations
 
-from modelseal.signing.base import Signer, SigningError
+from modelseal.signing.base import SigningError
 from modelseal.signing.certificate import CertificateSigner
 from modelseal.signing.key import KeySigner
 from modelseal.signing.keyless import SigstoreSigner, TokenSource, sigstore_trust_config
@@ -22,6 +22,7 @@ from modelseal.signing.prepare import (
     sign_models,
     write_signed,
 )
+from modelseal.signing_methods import Signer
 
 __all__ = [
     "CertificateSigner",

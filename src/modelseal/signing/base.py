@@ -1,13 +1,10 @@
-"""What every signing method shares: the `Signer` protocol, `SigningError`, ECDSA.
+"""What the signing methods share: `SigningError`, ECDSA over the DSSE encoding.
 
-A `Signer` turns statement bytes (the canonical `model.manifest.json`) into bundle
-bytes. How one is built from the user's options is signing_methods.py's business.
+The `Signer` protocol every method implements is declared with the method registry,
+in signing_methods.py.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -18,16 +15,6 @@ from modelseal.keys import curve_hash
 
 class SigningError(ModelsealError):
     """Signing could not be done (key, certificate, identity token or Sigstore service)."""
-
-
-class Signer(Protocol):
-    """Turns statement bytes into bundle bytes. ``session`` brackets a batch."""
-
-    method: str
-
-    def session(self) -> Iterator[None]: ...
-
-    def sign(self, payload: bytes) -> bytes: ...
 
 
 def ecdsa_sign(key: ec.EllipticCurvePrivateKey, payload: bytes) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 from modelseal.engine import HashRun, ManifestStatus, check_target
 from modelseal.errors import CheckFailed
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
-from modelseal.signing.base import Signer
+from modelseal.signing_methods import Signer
 from modelseal.targets import ModelTarget
 
 
