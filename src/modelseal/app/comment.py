@@ -152,19 +152,15 @@ def post_relayed(folder: Path, poster: Poster, template: Path | None = None,
     return CommentOutcome(posted.action, what, url=posted.comment.url)
 
 
-def post_gitlab(body: str, poster: Poster) -> CommentOutcome:
-    """The merge request note."""
-    from modelseal.forge import env, gitlab, sticky
+def post_thread(forge_name: str, body: str, poster: Poster) -> CommentOutcome:
+    """The comment on a forge without a relay (GitLab's merge request note)."""
+    from modelseal.forge import sticky
+    from modelseal.forge.forges import get_forge
 
+    forge = get_forge(forge_name)
+    thread = forge.api().comment_thread(poster.number, dry_run=poster.dry_run)
     if poster.dry_run:
-        defaults = {"CI_API_V4_URL": "https://gitlab.example.com/api/v4",
-                    "CI_PROJECT_ID": "PROJECT_ID", "CI_MERGE_REQUEST_IID": "0"}
-        context = env.gitlab_context({**defaults, **os.environ}, poster.number)
-        notes = gitlab.MergeRequestNotes(gitlab.client(context.api_url, "dry-run"),
-                                         context.project, context.iid)
-        return CommentOutcome(DRY_RUN, "note", calls=tuple(notes.planned_calls()), body=body)
-    context = env.gitlab_context(iid=poster.number)
-    thread = gitlab.MergeRequestNotes(gitlab.client(context.api_url, context.require_token()),
-                                      context.project, context.iid)
+        return CommentOutcome(DRY_RUN, forge.comment_noun, calls=tuple(thread.planned_calls()),
+                              body=body)
     posted = sticky.upsert(thread, body, poster.report_id, poster.author)
-    return CommentOutcome(posted.action, "note")
+    return CommentOutcome(posted.action, forge.comment_noun, url=posted.comment.url)

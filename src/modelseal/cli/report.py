@@ -8,6 +8,7 @@ verifier and git are imported only when a command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from modelseal import console
 from modelseal.cli import options
 from modelseal.cli import registry as cli_registry
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
+from modelseal.forge.forges import add_forge_options, get_forge
 from modelseal.report import formats
 
 if TYPE_CHECKING:
@@ -57,13 +59,7 @@ def _configure_report(report: argparse.ArgumentParser) -> None:
 
 def _configure_comment(comment: argparse.ArgumentParser) -> None:
     options.runs(comment, run_comment, _COMMENT_EXAMPLES)
-    forge = comment.add_mutually_exclusive_group(required=True)
-    forge.add_argument("--github", dest="forge", action="store_const", const="github",
-                       help="pull request comment (GITHUB_TOKEN, GITHUB_REPOSITORY, "
-                            "GITHUB_EVENT_PATH, GITHUB_API_URL)")
-    forge.add_argument("--gitlab", dest="forge", action="store_const", const="gitlab",
-                       help="merge request note (CI_API_V4_URL, CI_PROJECT_ID, "
-                            "CI_MERGE_REQUEST_IID, MODELSEAL_GITLAB_TOKEN)")
+    add_forge_options(comment)
     _add_comment_options(comment)
     _add_report_inputs(comment)
 
@@ -196,27 +192,26 @@ def run_comment(args: argparse.Namespace) -> int:
     check_report_id(args.report_id)
     poster = comment.Poster(args.report_id, args.author, args.pr, args.dry_run)
     if args.relay is not None:
-        if args.forge != "github":
+        if not get_forge(args.forge).relays:
             raise UsageError("--relay is for GitHub workflow_run jobs (use it with --github)")
         _say_outcome(comment.post_relayed(args.relay, poster, args.template))
         return EXIT_OK
     report, body = _comment_body(args)
-    if args.forge == "github":
+    if get_forge(args.forge).relays:
         _say_outcome(comment.post_github(body, report, poster, args.relay_dir))
     else:
-        _say_outcome(comment.post_gitlab(body, poster))
+        _say_outcome(comment.post_thread(args.forge, body, poster))
     return EXIT_OK  # the models' verdict is `report`'s and `verify`'s exit status
 
 
 def _comment_body(args: argparse.Namespace) -> tuple[Report | None, str]:
     """The report (None for a markdown file) and the body to post, rendered once."""
     from modelseal.app.report import comment_body, load_report_file
-    from modelseal.forge.env import pull_request_base_sha
-
-    fmt = "markdown" if args.forge == "github" else "gitlab"
+    forge = get_forge(args.forge)
+    fmt = forge.comment_format
     if args.report_file is None:
         if args.base is None:
-            args.base = pull_request_base_sha(args.forge)
+            args.base = forge.api().base_revision(os.environ)
         report: Report | None = build_from_args(args)
     else:
         report = load_report_file(args.report_file, args.report_id)

@@ -166,13 +166,3 @@ def default_relay_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get("MODELSEAL_RELAY_DIR") or "modelseal-comment")
 
-
-def pull_request_base_sha(forge: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The pull/merge request's base commit, when the CI environment says."""
-    env = os.environ if environ is None else environ
-    if forge == "gitlab":
-        return env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
-    pull = read_event(env.get("GITHUB_EVENT_PATH")).get("pull_request")
-    base = pull.get("base") if isinstance(pull, dict) else None
-    sha = base.get("sha") if isinstance(base, dict) else None
-    return sha if isinstance(sha, str) else None
