@@ -8,6 +8,7 @@ our own, ``GIT_CONFIG_NOSYSTEM`` is set).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -173,3 +174,9 @@ def precommit_repo_fixture(repo: Git, hooks_project: tuple[Path, str],
 def pre_commit(repo: Git, *args: str) -> subprocess.CompletedProcess[str]:
     """``pre-commit ARGS`` in ``repo`` (its exit status left to the caller)."""
     return repo.run([sys.executable, "-m", "pre_commit", *args], check=False)
+
+
+def pointer_for(data: bytes) -> str:
+    """The Git LFS pointer file standing in for ``data``."""
+    return (f"version https://git-lfs.github.com/spec/v1\n"
+            f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")

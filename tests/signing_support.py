@@ -1,7 +1,5 @@
-"""Helpers shared by the signing tests: keys, a throwaway PKI, Fulcio-like certificates.
-
-No tests live here; the module is named so the signing test files own it.
-"""
+"""Helpers shared by the signing tests: keys, a throwaway PKI, Fulcio-like certificates,
+the OMS schemas."""
 
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -246,3 +245,14 @@ def recertify_bundle(bundle: Path, leaf_pem: Path) -> None:
     chain[0] = {"rawBytes": base64.b64encode(
         leaf.public_bytes(serialization.Encoding.DER)).decode()}
     bundle.write_text(json.dumps(data))
+
+
+def oms_validator(oms_spec: Path, name: str) -> Any:
+    """A validator for one of the OMS spec's JSON schemas (``name``), refs resolved."""
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    schemas = {p.name: json.loads(p.read_text()) for p in (oms_spec / "schemas").glob("*.json")}
+    registry = referencing.Registry().with_resources(
+        (schema["$id"], referencing.Resource.from_contents(schema))
+        for schema in schemas.values())
+    return jsonschema.Draft202012Validator(schemas[name], registry=registry)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_modelseal
+from tests.gitlab_project import GCL, MAIN, MODEL, PROJECT, Project
+from tests.gitlab_project import project as project
 from tests.registry_helpers import key_pair, ok, signed_model, verify_json
 from tests.registry_server import Registry
 from tests.sigstore_stack.fixture import sigstore_stack as sigstore_stack
-from tests.test_gitlab_ci_local import GCL, MAIN, MODEL, PROJECT, Project
-from tests.test_gitlab_ci_local import project as project
 
 pytestmark = pytest.mark.skipif(
     GCL is None, reason="needs gitlab-ci-local 4.45.0 (npm) and rsync on PATH")

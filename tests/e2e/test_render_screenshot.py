@@ -1,5 +1,5 @@
 """The PR comment as GitHub would show it: GFM to HTML (cmark-gfm), then a headless
-Chromium screenshot. Nothing is kept; run `python -m tests.test_render_screenshot OUT.png`
+Chromium screenshot. Nothing is kept; run `python -m tests.e2e.test_render_screenshot OUT.png`
 to look at one."""
 
 from __future__ import annotations

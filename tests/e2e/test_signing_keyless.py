@@ -17,10 +17,10 @@ import pytest
 from modelseal.config import HashOptions
 from modelseal.engine import refresh_target
 from modelseal.targets import ModelTarget
+from tests.signing_support import payload_of, run_cli
 from tests.sigstore_stack.fixture import SigstoreStack
 from tests.sigstore_stack.fixture import sigstore_stack as _stack  # noqa: F401
 from tests.sigstore_stack.tamper import corrupt_inclusion_proof, shift_integrated_time
-from tests.test_signing_support import payload_of, run_cli
 
 REPO = "acme/models"
 WORKFLOW = ".github/workflows/release.yml"
@@ -233,11 +233,11 @@ def test_no_token_and_no_terminal(sigstore_stack: SigstoreStack, model: Path,
 
 def test_keyless_bundle_matches_the_schema(sigstore_stack: SigstoreStack, model: Path,
                                            oms_spec: Path, capsys: Any) -> None:
-    from tests.test_interop import _validator
+    from tests.signing_support import oms_validator
 
     assert sign(sigstore_stack, model, capsys, "--identity-token",
                 sigstore_stack.email_token("dev@example.com"))[0] == 0
-    _validator(oms_spec, "bundle.schema.json").validate(
+    oms_validator(oms_spec, "bundle.schema.json").validate(
         json.loads((model / "model.sig").read_text()))
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.action_project import project as project  # the Action tests' fixture
 from tests.git_helpers import Git, add_model, new_repo
-from tests.test_action_e2e import project as project  # the Action tests' fixture
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.signing_support import write_private_key, write_public_key
 
 BASE_CONFIG = "models:\n  - models/a\n  - models/b\npolicy:\n  keys: [keys/trusted.pub]\n"
 
@@ -307,8 +307,8 @@ def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: boo
     pull request that only edits docs, or re-signs a tampered model with the attacker's
     key and then swaps the key file (``swap_key``) or lists its own key in the config
     (``trust_own_key``)."""
+    from tests.action_project import REPO, git, modelseal
     from tests.gha_runner import pull_request_event
-    from tests.test_action_e2e import REPO, git, modelseal
 
     seed = project.clone(f"seed-{number}")
     modelseal(seed, "sign", "models/tiny", "--method", "key", "--key", str(keys.trusted),
@@ -343,7 +343,7 @@ def _action_pull_request(project: Any, keys: Keys, number: int, *, swap_key: boo
 
 def _verify_action(project: Any, workspace: Path, event: dict[str, object], name: str,
                    **with_: str) -> Any:
-    from tests.test_action_e2e import VERIFY_ACTION, run
+    from tests.action_project import VERIFY_ACTION, run
 
     job = project.job(name, workspace, "pull_request", event, ref="refs/pull/1/merge")
     return run(VERIFY_ACTION, job, comment="false", **with_)
@@ -377,7 +377,7 @@ def test_trust_action_reads_the_key_file_from_the_base(project: Any, keys: Keys)
 
 def test_trust_action_drops_nothing_when_the_head_empties_the_config(
         project: Any, keys: Keys) -> None:
-    from tests.test_action_e2e import git
+    from tests.action_project import git
 
     workspace, event = _action_pull_request(project, keys, 23)
     weights = workspace / "models/tiny/model.safetensors"
@@ -515,7 +515,7 @@ def test_trust_policy_change_in_junit_is_a_test_case() -> None:
 
 
 def test_trust_certificate_roots_come_from_the_base(tmp_path: Path) -> None:
-    from tests.test_signing_support import make_pki
+    from tests.signing_support import make_pki
 
     good, evil = make_pki(tmp_path / "pki"), make_pki(tmp_path / "evil")
     repo = new_repo(tmp_path / "repo", tmp_path / "home")

@@ -14,10 +14,10 @@ import sys
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.gitlab_helpers import git
+from tests.gitlab_project import MODEL, Project, pytestmark  # noqa: F401
+from tests.gitlab_project import project as project  # the gitlab-ci-local project
+from tests.signing_support import write_private_key, write_public_key
 from tests.sigstore_stack.fixture import sigstore_stack as sigstore_stack  # project needs it
-from tests.test_gitlab_ci_local import MODEL, Project, pytestmark  # noqa: F401
-from tests.test_gitlab_ci_local import project as project  # the gitlab-ci-local project
-from tests.test_signing_support import write_private_key, write_public_key
 
 
 def _sign(project: Project, private: str) -> None:

@@ -27,9 +27,9 @@ from modelseal.config import HashOptions, SignerRule
 from modelseal.engine import refresh_target
 from modelseal.policy import GITHUB_ISSUER, Policy, PolicyViolation, check_signer, signer_facts
 from modelseal.targets import ModelTarget
+from tests.signing_support import FULCIO, der_utf8, run_cli
 from tests.sigstore_stack.fixture import SigstoreStack
 from tests.sigstore_stack.fixture import sigstore_stack as _stack  # noqa: F401
-from tests.test_signing_support import FULCIO, der_utf8, run_cli
 
 NOW = datetime.now(timezone.utc)
 

@@ -177,7 +177,7 @@ def test_trust_precommit_hooks_run_the_installed_modelseal(
 
 def _action_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The model repository of tests/test_action_e2e.py: a bare origin with a model."""
-    from tests.test_action_e2e import Project, git
+    from tests.action_project import Project, git
 
     home = tmp_path / "home"
     home.mkdir()
@@ -203,8 +203,8 @@ def _action_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _hostile_pull_request(project: Any, marker: Path, number: int) -> tuple[Path, Any]:
     """A PR that changes a weight (manifest left stale) and adds decoy packages."""
+    from tests.action_project import REPO, git
     from tests.gha_runner import pull_request_event
-    from tests.test_action_e2e import REPO, git
 
     work = project.clone(f"contributor-{number}")
     git(work, "checkout", "--quiet", "-b", "change-weights")
@@ -224,8 +224,8 @@ def test_trust_action_installs_and_runs_the_installed_modelseal(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real install path (venv, pip install from the action's directory), then
     verify and its child processes, in a workspace holding modelseal/, pip/, venv/."""
+    from tests.action_project import VERIFY_ACTION
     from tests.gha_runner import CompositeRunner
-    from tests.test_action_e2e import VERIFY_ACTION
 
     marker = tmp_path / "marker"
     project = _action_origin(tmp_path, monkeypatch)
@@ -250,8 +250,8 @@ def test_trust_action_shortcut_and_sign_wrapper_run_the_installed_modelseal(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``MODELSEAL_ACTION_PYTHON`` (the interpreter given) for the root action's check
     and the sign wrapper, which must explain the missing OIDC token for real."""
+    from tests.action_project import ROOT_ACTION, SHORTCUT, SIGN_ACTION
     from tests.gha_runner import CompositeRunner
-    from tests.test_action_e2e import ROOT_ACTION, SHORTCUT, SIGN_ACTION
 
     marker = tmp_path / "marker"
     project = _action_origin(tmp_path, monkeypatch)
@@ -275,7 +275,7 @@ def test_trust_action_shortcut_and_sign_wrapper_run_the_installed_modelseal(
 def test_trust_gitlab_job_runs_the_installed_modelseal(tmp_path: Path) -> None:
     """The component's verify job under gitlab-ci-local, in a merge request whose head
     adds modelseal/ and pip/ packages and changes a weight without its manifest."""
-    from tests import test_gitlab_ci_local as gcl
+    from tests import gitlab_project as gcl
     from tests.gitlab_helpers import git
 
     if gcl.GCL is None:

@@ -33,7 +33,7 @@ from modelseal.errors import printable
 from modelseal.forge.sticky import report_key
 from modelseal.report.render import render
 from tests import report_samples as samples
-from tests.conftest import EXAMPLE_MODEL, run_modelseal
+from tests.conftest import EXAMPLE_MODEL, REPO_ROOT, run_modelseal
 from tests.forge_servers import (
     ForgeState,
     GitHubHandler,
@@ -52,7 +52,7 @@ from tests.git_helpers import (
     precommit_repo_fixture,  # noqa: F401 (fixture)
     repo_fixture,  # noqa: F401 (fixture)
 )
-from tests.test_signing_support import make_certificate, make_pki, pem, write_private_key
+from tests.signing_support import make_certificate, make_pki, pem, write_private_key
 
 # --- what counts as safe output ----------------------------------------------------------
 
@@ -157,7 +157,7 @@ def hostile_model(tmp_path: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     private = write_private_key(tmp_path / "k.pem", key)
     public = tmp_path / "k.pub"
-    from tests.test_signing_support import write_public_key
+    from tests.signing_support import write_public_key
 
     write_public_key(public, key)
     signed = run_modelseal(["sign", str(model), "--method", "key", "--key", str(private),
@@ -364,7 +364,7 @@ def test_trust_action_step_output_summary_and_outputs(tmp_path: Path) -> None:
     job = Job(root=tmp_path / "job", workspace=repo.path, repository="acme/models",
               event_name="pull_request", event=event, ref="refs/pull/5/merge", sha=head,
               extra_env=repo.env)
-    root_action = Path(__file__).resolve().parents[1]
+    root_action = REPO_ROOT
     for command in ("verify", "check"):
         result = CompositeRunner(job, root_action).run(
             {"command": command, "comment": "false"},

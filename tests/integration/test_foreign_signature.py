@@ -18,7 +18,7 @@ from tests.git_helpers import (
     git_home_fixture,  # noqa: F401 (fixture)
     repo_fixture,  # noqa: F401 (fixture)
 )
-from tests.test_signing_support import run_cli, write_private_key, write_public_key
+from tests.signing_support import run_cli, write_private_key, write_public_key
 
 REFERENCE_CLI = Path(sys.executable).with_name("model_signing")
 

@@ -19,7 +19,7 @@ from modelseal.config import SignerRule
 from modelseal.errors import printable
 from modelseal.policy import Policy, PolicyViolation, SignerFacts, check_signer
 from tests.conftest import run_modelseal
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.signing_support import write_private_key, write_public_key
 
 
 @pytest.fixture

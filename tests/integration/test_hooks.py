@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from modelseal import hooks
+from tests.conftest import REPO_ROOT
 from tests.git_helpers import (
     Git,
     add_model,
@@ -284,7 +284,7 @@ def test_lfs_pointer_note_in_hook_output(repo: Git) -> None:
 def test_hooks_dir_scripts_match_what_install_hooks_writes() -> None:
     from modelseal.init import HOOK_NAMES, hook_script
 
-    root = Path(__file__).resolve().parents[1]
+    root = REPO_ROOT
     for name in HOOK_NAMES:
         path = root / "hooks" / name
         assert path.read_text() == hook_script(name), f"regenerate hooks/{name}"

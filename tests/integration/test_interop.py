@@ -24,8 +24,10 @@ from modelseal.config import HashOptions
 from modelseal.engine import refresh_target
 from modelseal.errors import ManifestFormatError
 from modelseal.targets import ModelTarget
-from tests.test_signing_support import (
+from tests.conftest import EXAMPLE_MODEL
+from tests.signing_support import (
     make_pki,
+    oms_validator,
     payload_of,
     recertified_fixture_leaf,
     recertify_bundle,
@@ -125,7 +127,7 @@ def test_fixture_fails_after_a_change(oms_fixtures: Path, tmp_path: Path, name: 
 def _manifested(tmp_path: Path, name: str = "model", options: HashOptions | None = None
                 ) -> Path:
     root = tmp_path / name
-    shutil.copytree(Path(__file__).parents[1] / "examples" / "tiny-model", root)
+    shutil.copytree(EXAMPLE_MODEL, root)
     (root / "weights").mkdir()
     (root / "weights" / "part-1.bin").write_bytes(bytes(range(256)) * 40)
     (root / "weights" / "part-2.bin").write_bytes(b"\x00" * 5000)
@@ -165,7 +167,7 @@ def test_our_bundles_on_other_curves_verify_with_the_reference(tmp_path: Path,
     model_signing.verifying.Config().use_certificate_verifier(
         certificate_chain=[pki.root_pem]).verify(model, model / "model.sig")
     public = tmp_path / "pub.pem"
-    from tests.test_signing_support import write_public_key
+    from tests.signing_support import write_public_key
 
     write_public_key(public, pki.leaf_key)
     sig = tmp_path / "key.sig"
@@ -245,7 +247,7 @@ def test_reference_bundles_verify_with_ours(oms_fixtures: Path, tmp_path: Path, 
     if algorithm == "blake3":
         pytest.importorskip("blake3")
     model = tmp_path / "model"
-    shutil.copytree(Path(__file__).parents[1] / "examples" / "tiny-model", model)
+    shutil.copytree(EXAMPLE_MODEL, model)
     (model / "empty.txt").write_bytes(b"")
     certs = oms_fixtures / "keys/certificate"
     hashing = model_signing.hashing.Config()
@@ -274,7 +276,7 @@ def test_reference_bundles_verify_with_ours(oms_fixtures: Path, tmp_path: Path, 
 def test_reference_cli_bundle_verifies_with_ours(oms_fixtures: Path, tmp_path: Path,
                                                  capsys: Any) -> None:
     model = tmp_path / "model"
-    shutil.copytree(Path(__file__).parents[1] / "examples" / "tiny-model", model)
+    shutil.copytree(EXAMPLE_MODEL, model)
     (model / "local.txt").write_text("not signed")
     sig = tmp_path / "ref.sig"
     result = _reference_cli("sign", "key", str(model), "--signature", str(sig),
@@ -289,16 +291,6 @@ def test_reference_cli_bundle_verifies_with_ours(oms_fixtures: Path, tmp_path: P
 # --- the OMS schemas and test vectors ---------------------------------------------------------
 
 
-def _validator(oms_spec: Path, name: str) -> Any:
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    schemas = {p.name: json.loads(p.read_text()) for p in (oms_spec / "schemas").glob("*.json")}
-    registry = referencing.Registry().with_resources(
-        (schema["$id"], referencing.Resource.from_contents(schema))
-        for schema in schemas.values())
-    return jsonschema.Draft202012Validator(schemas[name], registry=registry)
-
-
 @pytest.mark.parametrize("method", ["key", "certificate"])
 def test_our_bundles_match_the_schemas(oms_spec: Path, tmp_path: Path, method: str,
                                        capsys: Any) -> None:
@@ -309,8 +301,8 @@ def test_our_bundles_match_the_schemas(oms_spec: Path, tmp_path: Path, method: s
         args += ["--cert", str(pki.leaf_pem), "--chain", str(pki.chain_pem)]
     assert run_cli(["sign", str(model), "--method", method, *args], capsys)[0] == 0
     bundle = json.loads((model / "model.sig").read_text())
-    _validator(oms_spec, "bundle.schema.json").validate(bundle)
-    statement = _validator(oms_spec, "statement.schema.json")
+    oms_validator(oms_spec, "bundle.schema.json").validate(bundle)
+    statement = oms_validator(oms_spec, "statement.schema.json")
     statement.validate(json.loads(payload_of(model / "model.sig")))
     statement.validate(json.loads((model / "model.manifest.json").read_text()))
 
@@ -325,10 +317,10 @@ def test_sharded_statements_deviate_from_the_schema_only_where_the_reference_doe
     key = write_private_key(tmp_path / "k.pem", ec.generate_private_key(ec.SECP256R1()))
     assert run_cli(["sign", str(model), "--method", "key", "--key", str(key)], capsys)[0] == 0
     bundle = json.loads((model / "model.sig").read_text())
-    _validator(oms_spec, "bundle.schema.json").validate(bundle)
+    oms_validator(oms_spec, "bundle.schema.json").validate(bundle)
     statement = json.loads(payload_of(model / "model.sig"))
     assert statement["predicate"]["serialization"]["shard_size"] == 4096
-    errors = list(_validator(oms_spec, "statement.schema.json").iter_errors(statement))
+    errors = list(oms_validator(oms_spec, "statement.schema.json").iter_errors(statement))
     assert errors
     assert {tuple(e.path)[-1] for e in errors} == {"algorithm"}
     assert {e.instance for e in errors} == {"sha256-sharded-4096"}
@@ -341,16 +333,16 @@ def test_single_file_manifest_matches_the_schema(oms_spec: Path, tmp_path: Path,
     key = write_private_key(tmp_path / "k.pem", ec.generate_private_key(ec.SECP256R1()))
     assert run_cli(["sign", str(weights), "--method", "key", "--key", str(key),
                     "--update-manifest"], capsys)[0] == 0
-    _validator(oms_spec, "bundle.schema.json").validate(
+    oms_validator(oms_spec, "bundle.schema.json").validate(
         json.loads((tmp_path / "model.bin.sig").read_text()))
-    _validator(oms_spec, "statement.schema.json").validate(
+    oms_validator(oms_spec, "statement.schema.json").validate(
         json.loads(payload_of(tmp_path / "model.bin.sig")))
 
 
 @pytest.mark.parametrize("name", ["key", "certificate", "sigstore"])
 def test_valid_vectors_parse(oms_spec: Path, name: str) -> None:
     path = oms_spec / "test-vectors" / "valid" / f"{name}.bundle.json"
-    _validator(oms_spec, "bundle.schema.json").validate(json.loads(path.read_text()))
+    oms_validator(oms_spec, "bundle.schema.json").validate(json.loads(path.read_text()))
     bundle = parse_bundle(path.read_bytes(), source=path.name)
     assert bundle.method == name
     manifest = bundle.statement()

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.test_signing_support import run_cli
+from tests.signing_support import run_cli
 
 REFERENCE_CLI = Path(sys.executable).with_name("model_signing")
 

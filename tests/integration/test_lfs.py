@@ -25,6 +25,7 @@ from tests.git_helpers import (
     git_env,
     git_home_fixture,  # noqa: F401 (fixture)
     new_repo,
+    pointer_for,
     repo_fixture,  # noqa: F401 (fixture)
 )
 
@@ -33,11 +34,6 @@ POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 1
 
 needs_git_lfs = pytest.mark.skipif(shutil.which("git-lfs") is None,
                                    reason="git-lfs is not installed (apt-get install git-lfs)")
-
-
-def pointer_for(data: bytes) -> str:
-    return (f"version https://git-lfs.github.com/spec/v1\n"
-            f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")
 
 
 # -- the pointer format ------------------------------------------------------------

@@ -20,7 +20,7 @@ from tests.git_helpers import (
     git_home_fixture,  # noqa: F401 (fixture)
     repo_fixture,  # noqa: F401 (fixture)
 )
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.signing_support import write_private_key, write_public_key
 
 
 def quickstart(name: str) -> str:

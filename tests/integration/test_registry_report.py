@@ -16,7 +16,7 @@ from modelseal.report.model import report_from_json
 from tests.conftest import run_modelseal
 from tests.registry_helpers import key_pair, ok, pinned_digest, signed_model
 from tests.registry_server import Registry, free_port
-from tests.test_report_model import validator
+from tests.report_samples import validator
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.conftest import REPO_ROOT
 from tests.git_helpers import Git, add_model, configure, new_repo
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.signing_support import write_private_key, write_public_key
 
-SCHEMA = Path(__file__).resolve().parents[1] / "src/modelseal/report/schema/report-v1.json"
+SCHEMA = REPO_ROOT / "src/modelseal/report/schema/report-v1.json"
 MODELS = ("models/verified", "models/unchanged", "models/awaiting", "models/untrusted",
           "models/tampered", "models/sneaky", "models/unsigned", "models/stale")
 

@@ -16,8 +16,9 @@ from modelseal.report.render import render
 from modelseal.signer import SignerInfo
 from modelseal.words import plural
 from tests import report_samples as samples
+from tests.conftest import REPO_ROOT
 from tests.git_helpers import Git, add_model, configure, git_home_fixture, new_repo, repo_fixture
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.signing_support import write_private_key, write_public_key
 
 __all__ = ["git_home_fixture", "repo_fixture"]  # the `repo` fixture
 
@@ -128,7 +129,7 @@ def test_one_file_is_one_file_in_the_report() -> None:
 
 
 def test_no_model_s_or_file_s_left_in_user_text() -> None:
-    source = Path(__file__).resolve().parents[1] / "src" / "modelseal"
+    source = REPO_ROOT / "src" / "modelseal"
     offenders = [f"{path.relative_to(source)}:{number}"
                  for path in sorted(source.rglob("*")) if path.suffix in (".py", ".j2")
                  for number, line in enumerate(path.read_text().splitlines(), 1)

@@ -24,7 +24,7 @@ import pytest
 from modelseal import fsio
 from modelseal.cache import CACHE_FILE
 from modelseal.walk import list_model
-from tests.test_signing_support import run_cli, write_private_key, write_public_key
+from tests.signing_support import run_cli, write_private_key, write_public_key
 
 DEPTH = 5000
 DEEP_JSON = b"[" * 200_000 + b"]" * 200_000

@@ -254,8 +254,8 @@ def test_trust_review_an_identity_rule_is_not_silently_dropped_for_certificate_b
     """
     import json
 
-    from tests.test_signing_support import run_cli
-    from tests.test_trust_certificates import Leaf, certificate_signed
+    from tests.e2e.test_trust_certificates import Leaf, certificate_signed
+    from tests.signing_support import run_cli
 
     root = certificate_signed(tiny_model, tmp_path, Leaf())
     code, out, _ = run_cli(["verify", str(tiny_model), "--cert-chain", str(root),

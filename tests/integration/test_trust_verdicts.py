@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.git_helpers import Git, add_model, configure, new_repo
-from tests.test_lfs import pointer_for
-from tests.test_signing_support import write_private_key, write_public_key
+from tests.git_helpers import Git, add_model, configure, new_repo, pointer_for
+from tests.signing_support import write_private_key, write_public_key
 
 MODEL = "models/m"
 # The states that fail a report whatever the policy says.

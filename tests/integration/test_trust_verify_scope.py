@@ -36,6 +36,8 @@ from modelseal.policy import Policy
 from modelseal.signing import KeySigner, prepare, sign_models, write_signed
 from modelseal.targets import ModelTarget
 from modelseal.verifying import STATUS_FAILED, STATUS_VERIFIED, VerifyOptions, verify_target
+from tests.conftest import EXAMPLE_MODEL
+from tests.signing_support import key_signed_bundle, run_cli, write_public_key
 from tests.store_builders import (
     BUNDLE_MEDIA_TYPE,
     build_dmr_store,
@@ -43,9 +45,8 @@ from tests.store_builders import (
     build_oci_layout,
     put_blob,
 )
-from tests.test_signing_support import key_signed_bundle, run_cli, write_public_key
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "tiny-model"
+EXAMPLE = EXAMPLE_MODEL
 REFERENCE_CLI = Path(sys.executable).with_name("model_signing")
 BIG = 256 * 1024 * 1024  # sparse: costs no disk, but reading it costs 256 MiB of reads
 READ_ALLOWANCE = 8 * 1024 * 1024

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from modelseal.weights import untracked_weight_dirs
+from tests.conftest import REPO_ROOT
 from tests.git_helpers import (
     Git,
     add_model,
@@ -88,7 +89,7 @@ def test_report_and_comment_show_untracked_weights(repo: Git) -> None:
     assert "untracked weights in 1 directory" in document["summary"]
     import jsonschema
 
-    schema = Path(__file__).resolve().parents[1] / "src/modelseal/report/schema/report-v1.json"
+    schema = REPO_ROOT / "src/modelseal/report/schema/report-v1.json"
     jsonschema.validate(document, json.loads(schema.read_text()))
     markdown = repo.modelseal("report", "--format", "markdown").stdout
     html = cmarkgfm.github_flavored_markdown_to_html(markdown)

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.signing import KeySigner
-from tests.test_signing_support import run_cli, write_private_key, write_public_key
+from tests.signing_support import run_cli, write_private_key, write_public_key
 
 
 @pytest.fixture

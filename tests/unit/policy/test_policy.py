@@ -25,7 +25,7 @@ from modelseal.policy import (
     parse_time,
     signer_facts,
 )
-from tests.test_signing_support import FULCIO, der_utf8, make_certificate, run_cli
+from tests.signing_support import FULCIO, der_utf8, make_certificate, run_cli
 
 WORKFLOW_URI = "https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main"
 

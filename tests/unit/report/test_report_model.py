@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +20,7 @@ from modelseal.report.model import (
     report_from_json,
 )
 from tests import report_samples as samples
-
-SCHEMA = Path(__file__).resolve().parents[1] / "src/modelseal/report/schema/report-v1.json"
-
-
-def validator() -> Any:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+from tests.report_samples import validator
 
 
 @pytest.mark.parametrize("name", sorted(samples.SAMPLES))

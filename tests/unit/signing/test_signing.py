@@ -17,7 +17,7 @@ from modelseal.config import HashOptions
 from modelseal.engine import refresh_target
 from modelseal.targets import ModelTarget
 from tests.conftest import run_modelseal
-from tests.test_signing_support import (
+from tests.signing_support import (
     NOW,
     bundle_json,
     make_pki,

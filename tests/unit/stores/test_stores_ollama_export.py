@@ -15,7 +15,7 @@ from modelseal.bundle import read_bundle_file
 from modelseal.stores import dmr, export, hfcache, oci, ollama
 from modelseal.stores.common import StoreError, StoreNotFound
 from tests.store_builders import build_ollama_store, make_model, put_blob
-from tests.test_stores import Run, flip_byte, keys, run, signed, verify
+from tests.store_helpers import Run, flip_byte, keys, run, signed, verify
 
 __all__ = ["keys", "run", "signed"]  # fixtures shared with test_stores
 

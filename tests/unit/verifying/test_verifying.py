@@ -26,7 +26,7 @@ from modelseal.verifying import (
     VerifyOptions,
     verify_target,
 )
-from tests.test_signing_support import (
+from tests.signing_support import (
     NOW,
     bundle_json,
     key_signed_bundle,
