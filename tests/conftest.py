@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: a CLI runner, the shared OMS fixtures, example models."""
+"""Shared pytest fixtures: a CLI runner, the shared OMS fixtures, example models; and the
+`unit`/`integration`/`e2e` markers, given to each test by the folder it lives in."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "tiny-model"
+TESTS = Path(__file__).resolve().parent
+KINDS = ("unit", "integration", "e2e")  # tests/<kind>/..., declared in pyproject.toml
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's kind, so `pytest -m unit` runs the fast set alone."""
+    for item in items:
+        kind = _kind_of(item.path)
+        if kind is not None:
+            item.add_marker(getattr(pytest.mark, kind))
+
+
+def _kind_of(path: Path) -> str | None:
+    try:
+        top = path.resolve().relative_to(TESTS).parts[0]
+    except ValueError:
+        return None  # collected from outside tests/ (a doctest, say)
+    return top if top in KINDS else None
 
 
 def shared_dir() -> Path | None:

@@ -1,7 +1,7 @@
 """Issue 12, class 2, in the GitLab job run by gitlab-ci-local: the `keys` input (here
 its job variable) is read from the merge request's base commit.
 
-Uses the project fixture of tests/test_gitlab_ci_local.py: the component expanded with
+Uses the project fixture of tests/gitlab_project.py: the component expanded with
 the README's example inputs, run in shell mode against this checkout's modelseal.
 """
 

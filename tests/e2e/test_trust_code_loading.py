@@ -176,7 +176,7 @@ def test_trust_precommit_hooks_run_the_installed_modelseal(
 
 
 def _action_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The model repository of tests/test_action_e2e.py: a bare origin with a model."""
+    """The model repository of tests/action_project.py: a bare origin with a model."""
     from tests.action_project import Project, git
 
     home = tmp_path / "home"

@@ -18,12 +18,26 @@ def _readme_commands() -> list[str]:
 def test_readme_opens_with_exactly_the_two_commands() -> None:
     demo, tests = _readme_commands()
     assert demo.startswith("python3 -m venv .venv && ") and demo.endswith("modelseal demo")
-    assert tests.startswith("python3 -m venv .venv && ") and tests.endswith("python3 -m pytest")
+    assert tests.startswith("python3 -m venv .venv && ")
+    assert tests.endswith("python3 -m pytest -n auto")  # every core (pytest-xdist)
 
 
-def test_ci_runs_the_readme_test_command_verbatim() -> None:
+def _ci_lines() -> list[str]:
+    text = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    return [line.split(" #")[0].strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_ci_runs_the_readme_test_command_verbatim_listing_the_slowest() -> None:
     _, tests = _readme_commands()
-    assert tests in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert f"{tests} --durations=25" in _ci_lines()
+
+
+def test_ci_lints_before_it_runs_the_tests() -> None:
+    lines = _ci_lines()
+    tests = next(i for i, line in enumerate(lines) if "python3 -m pytest" in line)
+    assert lines.index("ruff check .") < tests
+    assert lines.index("mypy") < tests
 
 
 def test_readme_first_command_installs_and_runs_the_demo_in_a_fresh_clone(

@@ -418,7 +418,7 @@ def test_chain_expired_at_signing_time(tiny_model: Path, tmp_path: Path, capsys:
 def test_certificate_without_code_signing_usage(tiny_model: Path, tmp_path: Path,
                                                 capsys: Any) -> None:
     # signing refuses such a leaf up front (verification refuses it too: see
-    # tests/test_trust_certificates.py, which builds such bundles by hand)
+    # tests/e2e/test_trust_certificates.py, which builds such bundles by hand)
     from modelseal.errors import UsageError
     from modelseal.signing import CertificateSigner
 
