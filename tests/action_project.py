@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_MODEL
+from tests.conftest import EXAMPLE_MODEL, run_modelseal
 from tests.gha_runner import REPO_ROOT, ActionRun, CompositeRunner, Job
 from tests.sigstore_stack.fixture import SigstoreStack
 
@@ -84,9 +84,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 
 def modelseal(cwd: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "modelseal", *args], cwd=cwd,
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    done = run_modelseal(args, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def oidc_env(stack: SigstoreStack, ref: str = "refs/heads/main") -> dict[str, str]:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_modelseal
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "tiny-model"
 PYTHON_BIN = Path(sys.executable).parent
@@ -61,6 +63,15 @@ class Git:
 
     def modelseal(self, *args: str, env: dict[str, str] | None = None,
                   ) -> subprocess.CompletedProcess[str]:
+        """`modelseal ARGS` in this repository, in-process (see conftest.run_modelseal)."""
+        done = run_modelseal(args, cwd=self.path, env={**self.env, **(env or {})},
+                             whole_env=True)
+        return subprocess.CompletedProcess(["modelseal", *args], done.returncode, done.stdout,
+                                           done.stderr)
+
+    def modelseal_process(self, *args: str, env: dict[str, str] | None = None,
+                          ) -> subprocess.CompletedProcess[str]:
+        """`modelseal ARGS` as a real process, for tests about the process itself."""
         return self.run([sys.executable, "-m", "modelseal", *args], check=False, env=env)
 
     def commit(self, message: str = "change", *args: str,

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import run_modelseal
 from tests.gitlab_helpers import (
     EXAMPLES,
     REPO_ROOT,
@@ -147,8 +148,7 @@ def project(tmp_path: Path, sigstore_stack: SigstoreStack) -> Iterator[Project]:
     (repo / COMPONENT_FILE).parent.mkdir()
     (repo / COMPONENT_FILE).write_text(component)
     (repo / ".gitignore").write_text(".gitlab-ci-local/\nmodelseal-*\n")
-    subprocess.run([sys.executable, "-m", "modelseal", "manifest"], cwd=repo, check=True,
-                   capture_output=True)
+    assert run_modelseal(["manifest"], cwd=repo).returncode == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "model and its manifest")
     git(repo, "push", "-q", "origin", "main")

@@ -33,7 +33,7 @@ from modelseal.errors import printable
 from modelseal.forge.sticky import report_key
 from modelseal.report.render import render
 from tests import report_samples as samples
-from tests.conftest import EXAMPLE_MODEL, REPO_ROOT, run_modelseal
+from tests.conftest import EXAMPLE_MODEL, REPO_ROOT, run_modelseal, run_modelseal_process
 from tests.forge_servers import (
     ForgeState,
     GitHubHandler,
@@ -201,8 +201,8 @@ def test_trust_error_messages_carrying_hostile_names(tmp_path: Path) -> None:
         assert "PWNED-link" in result.stdout + result.stderr
         assert_safe(result.stdout + result.stderr, " ".join(args[:1]))
     os.mkfifo(tmp_path / "::error::PWNED-fifo")
-    result = run_modelseal(["verify", str(model), "--key", str(public), "--signature",
-                            str(tmp_path / "::error::PWNED-fifo")], cwd=tmp_path)
+    result = run_modelseal_process(["verify", str(model), "--key", str(public), "--signature",
+                                    str(tmp_path / "::error::PWNED-fifo")], cwd=tmp_path)
     assert result.returncode != 0 and "PWNED-fifo" in result.stderr
     assert_safe(result.stdout + result.stderr, "verify --signature FIFO")
 

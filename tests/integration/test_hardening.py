@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from modelseal.config import SignerRule
 from modelseal.errors import printable
 from modelseal.policy import Policy, PolicyViolation, SignerFacts, check_signer
-from tests.conftest import run_modelseal
+from tests.conftest import run_modelseal, run_modelseal_process
 from tests.signing_support import write_private_key, write_public_key
 
 
@@ -69,14 +69,15 @@ def test_manifest_that_is_not_a_regular_file_is_refused_quickly(tiny_model: Path
         os.mkfifo(manifest)
     else:
         manifest.symlink_to("/dev/zero")
-    result = run_modelseal(["check", str(tiny_model)])  # a hang would hit the timeout
+    # a process, so that a hang hits its timeout instead of stalling the suite
+    result = run_modelseal_process(["check", str(tiny_model)])
     assert result.returncode == 2
     assert "not a regular file" in result.stderr or "symlink" in result.stderr
 
 
 def test_signature_fifo_does_not_hang_verify(tiny_model: Path, keys: tuple[Path, Path]) -> None:
     os.mkfifo(tiny_model / "model.sig")
-    result = run_modelseal(["verify", str(tiny_model), "--key", str(keys[1])])
+    result = run_modelseal_process(["verify", str(tiny_model), "--key", str(keys[1])])
     assert result.returncode != 0
     assert "not a regular file" in result.stderr
 

@@ -176,9 +176,11 @@ def test_oversized_bundle_is_not_read(registry: Registry, tmp_path: Path,
     client = RegistryClient(ref.host)
     pinned = remote.open_reference(client, ref)
     huge = b'{"padding": "' + b"x" * (16 * 1024 * 1024) + b'"}'
-    # attach() refuses it, so build the referrer as a hostile publisher would
-    monkeypatch.setattr(referrers, "MAX_BUNDLE_BYTES", len(huge) + 1)
-    referrers.attach(client, ref.repository, pinned.descriptor, huge)
+    # attach() refuses it, so build the referrer as a hostile publisher would (the CLI
+    # runs in this process: only the attach sees the raised limit)
+    with monkeypatch.context() as patched:
+        patched.setattr(referrers, "MAX_BUNDLE_BYTES", len(huge) + 1)
+        referrers.attach(client, ref.repository, pinned.descriptor, huge)
     code, doc = verify_json(reference, "--key", str(keys[1]))
     assert code == 1
     assert "more than the 16777216 allowed" in doc["models"][0]["candidates"][0]["message"]

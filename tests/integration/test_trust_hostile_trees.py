@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from modelseal import fsio
 from modelseal.cache import CACHE_FILE
 from modelseal.walk import list_model
+from tests.conftest import run_modelseal
 from tests.signing_support import run_cli, write_private_key, write_public_key
 
 DEPTH = 5000
@@ -102,8 +102,8 @@ class _Capture:
 
 
 def modelseal(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelseal", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    done = run_modelseal(args, cwd=cwd)
+    return subprocess.CompletedProcess(args, done.returncode, done.stdout, done.stderr)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
