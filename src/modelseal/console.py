@@ -1,7 +1,9 @@
-"""Terminal and JSON output for manifest results: what changed and what to do next.
+"""The one output module: every line a user sees is written here.
 
-Model names and file names come from the tree being checked: every one goes through
-`errors.printable` (text) or `errors.safe_json` (JSON) before it is printed.
+Model names, file names, messages and signer details come from the tree, the bundle
+or a server: every one goes through `errors.printable` (text) or `errors.safe_json`
+(JSON) before it is written. `say`, `notice`, `warning` and `error` are the one way
+to print a line; the `print_*` helpers render results.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from modelseal import lfs
 from modelseal.engine import ManifestStatus, ModelFailure
@@ -18,7 +20,30 @@ from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 from modelseal.words import one_or_many, plural
 
+if TYPE_CHECKING:
+    from modelseal.verifying import VerificationResult
+
 JSON_SCHEMA_VERSION = 1
+
+
+def say(text: object, *, err: bool = False) -> None:
+    """One line of output (stdout, or stderr with `err`), escaped."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
+def notice(message: object) -> None:
+    """`modelseal: notice: ...` on stderr: something the user may want to know."""
+    say(f"modelseal: notice: {printable(message)}", err=True)
+
+
+def warning(message: object) -> None:
+    """`modelseal: warning: ...` on stderr: not a failure, but needs attention."""
+    say(f"modelseal: warning: {printable(message)}", err=True)
+
+
+def error(message: object) -> None:
+    """`modelseal: error: ...` on stderr: what failed, where, and what to do."""
+    say(f"modelseal: error: {printable(message)}", err=True)
 
 
 def files_differ(count: int) -> str:
@@ -145,3 +170,54 @@ def print_untracked(untracked: Mapping[str, Sequence[str]], *, strict: bool,
     for line in describe({d: list(n) for d, n in untracked.items()}):
         print(f"modelseal: {level}: {printable(line)}; add it under 'models:' in "
               ".modelseal.yaml (or to a model's directory)", file=out or sys.stderr)
+
+
+def verify_json(results: list[VerificationResult]) -> dict[str, Any]:
+    """The `verify --format json` document."""
+    return {"version": JSON_SCHEMA_VERSION, "ok": all(r.ok for r in results),
+            "models": [r.to_json() for r in results]}
+
+
+def print_verify(results: list[VerificationResult]) -> None:
+    """Text output: one line per model (failures on stderr), then what changed."""
+    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED
+
+    for result in results:
+        name, message = printable(result.target.display), printable(result.message)
+        if result.status == STATUS_VERIFIED:
+            print(f"{name}: {message}{printable(_signer_details(result))}")
+            for warning in result.warnings:
+                print(f"modelseal: warning: {name}: {printable(warning)}", file=sys.stderr)
+        elif result.status == STATUS_UNSIGNED:
+            print(_unsigned_line(result), file=sys.stderr)
+        else:
+            print(f"modelseal: error: {name}: {message}", file=sys.stderr)
+            if result.diff is not None:
+                for line in diff_lines(result.diff):
+                    print(line)
+
+
+def _unsigned_line(result: VerificationResult) -> str:
+    """An unsigned model fails `verify` unless --allow-unsigned accepted it."""
+    name, message = printable(result.target.display), printable(result.message)
+    if result.ok:
+        return f"modelseal: warning: {name}: {message} (accepted by --allow-unsigned)"
+    hint = ("the strict policy fails unsigned models" if result.strict else
+            "sign it, or pass --allow-unsigned to accept unsigned models")
+    return f"modelseal: error: {name}: {message}; {hint}"
+
+
+def _signer_details(result: VerificationResult) -> str:
+    from modelseal.signer import format_time
+
+    signer = result.signer
+    if signer is None:
+        return ""
+    parts = [signer.method]
+    if signer.issuer:
+        parts.append(f"issuer {signer.issuer}")
+    if result.signed_at is not None:
+        parts.append(f"signed {format_time(result.signed_at)}")
+    if signer.rekor_log_index is not None:
+        parts.append(f"rekor log index {signer.rekor_log_index}")
+    return f" [{', '.join(parts)}]"

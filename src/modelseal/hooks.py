@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from modelseal import cli_options, console, lfs
+from modelseal import console, lfs
 from modelseal.cache import find_git_dir
+from modelseal.cli import options as cli_options
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
 from modelseal.errors import (

@@ -392,7 +392,7 @@ REPORTS = _report_documents()
 @FUZZ
 @given(data=mutated_json(REPORTS), fmt=st.sampled_from(("markdown", "text", "junit", "json")))
 def test_trust_fuzz_report_json(data: bytes, fmt: str) -> None:
-    from modelseal.cli_report import load_report_file
+    from modelseal.cli.report import load_report_file
     from modelseal.report.model import Report
     from modelseal.report.render import render
 
@@ -949,7 +949,7 @@ def test_trust_fuzz_regression_payload_type_lone_surrogate(
 def test_trust_fuzz_regression_report_huge_size(tmp_path: Path, fmt: str) -> None:
     """A relayed report with a 400-digit size is refused when read; rendering it raised
     OverflowError (int too large to convert to float)."""
-    from modelseal.cli_report import load_report_file
+    from modelseal.cli.report import load_report_file
     from tests import report_samples
 
     document = report_samples.mixed().to_json()
@@ -1020,11 +1020,11 @@ def test_trust_fuzz_regression_event_path_is_a_directory(tmp_path: Path) -> None
 
 
 def test_trust_fuzz_regression_deep_report_and_relay(tmp_path: Path) -> None:
-    from modelseal.cli_report import _relay_meta, load_report_file
+    from modelseal.cli.report import _relay_meta, load_report_file
 
     (tmp_path / "report.json").write_bytes(b'{"a":' + DEEP + b"}")
     _clean(load_report_file, tmp_path / "report.json", None)
-    from modelseal.cli_report import RELAY_META
+    from modelseal.cli.report import RELAY_META
 
     (tmp_path / RELAY_META).write_bytes(DEEP)
     _clean(_relay_meta, tmp_path)
@@ -1110,7 +1110,7 @@ _ENDLESS_READERS = {
     "bundle": "from modelseal.bundle import read_bundle_file as read; read(PATH)",
     "event": "from modelseal.forge.env import read_event as read; read(str(PATH))",
     "runner event": "from modelseal.ci.runner import load_event as read; read(str(PATH))",
-    "report": "from modelseal.cli_report import load_report_file as read; read(PATH, None)",
+    "report": "from modelseal.cli.report import load_report_file as read; read(PATH, None)",
 }
 # One process per kind of file reads it with every reader in turn, in 768 MiB of
 # address space: a reader that reads forever dies of MemoryError or hangs there,

@@ -1,4 +1,4 @@
-"""Argument parsing for `init`, `install-hooks` and `hook` (registered by cli.py).
+"""Argument parsing for `init`, `install-hooks` and `hook` (listed in modelseal.cli).
 
 Nothing heavy is imported here: GitPython and the engine load inside the handlers.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from modelseal.cli import options
 
 _INIT_EXAMPLES = """\
   modelseal init                       find models here, write .modelseal.yaml, print hooks
@@ -24,12 +26,13 @@ _HOOK_EXAMPLES = """\
   modelseal hook verify [--strict]     verify the models a merge or checkout changed"""
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the git commands on the main parser's subcommands."""
-    from modelseal import cli
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    {"init": _configure_init, "install-hooks": _configure_install_hooks,
+     "hook": _configure_hook}[name](sub)
 
-    init = cli._subparser(commands, "init", "find model directories, write .modelseal.yaml "
-                          "and set up the pre-commit hooks", _INIT_EXAMPLES, _run_init)
+
+def _configure_init(init: argparse.ArgumentParser) -> None:
+    options.runs(init, _run_init, _INIT_EXAMPLES)
     init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",
                       help="where to look for models and write the config (default: .)")
     init.add_argument("--write-precommit", action="store_true",
@@ -45,9 +48,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     init.add_argument("--rev", metavar="REV", help="with --remote: the `rev:` of the hooks "
                       "(default: the tag of the installed version)")
 
-    install = cli._subparser(commands, "install-hooks", "install plain git hooks (for repos "
-                             "without the pre-commit framework)", _INSTALL_EXAMPLES,
-                             _run_install_hooks)
+
+def _configure_install_hooks(install: argparse.ArgumentParser) -> None:
+    options.runs(install, _run_install_hooks, _INSTALL_EXAMPLES)
     install.add_argument("--hook", dest="hooks", action="append",
                          choices=("pre-commit", "post-merge", "post-checkout"),
                          help="install only this hook (repeatable; default: pre-commit and "
@@ -56,8 +59,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                          help="replace a hook modelseal did not write (it is kept as "
                               "HOOK.pre-modelseal)")
 
-    hook = cli._subparser(commands, "hook", "git hook entry points (used by .pre-commit-hooks"
-                          ".yaml and hooks/)", _HOOK_EXAMPLES, _run_hook)
+
+def _configure_hook(hook: argparse.ArgumentParser) -> None:
+    options.runs(hook, _run_hook, _HOOK_EXAMPLES)
     hook.add_argument("hook_args", nargs=argparse.REMAINDER, metavar="HOOK [ARGS...]",
                       help="manifest, check or verify, then its arguments (see "
                            "`modelseal hook manifest --help`)")

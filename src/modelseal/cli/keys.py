@@ -6,6 +6,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from modelseal.cli import options
 from modelseal.errors import EXIT_OK, printable
 
 _KEYGEN_EXAMPLES = """\
@@ -14,12 +15,9 @@ _KEYGEN_EXAMPLES = """\
   MODELSEAL_KEY_PASSWORD=... modelseal keygen --password-env MODELSEAL_KEY_PASSWORD"""
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from modelseal import cli
-
-    sub = cli._subparser(commands, "keygen",
-                         "write an EC P-256 key pair for `sign --method key`",
-                         _KEYGEN_EXAMPLES, run_keygen)
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    """`keygen`'s options."""
+    options.runs(sub, run_keygen, _KEYGEN_EXAMPLES)
     sub.add_argument("--output-dir", type=Path, default=Path("."), metavar="DIR",
                      help="where to write the key pair (default: the current directory)")
     sub.add_argument("--name", default="modelseal", metavar="NAME",

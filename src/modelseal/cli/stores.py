@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal import cli_options
+from modelseal.app import policies
+from modelseal.cli import options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 from modelseal.words import plural
 
@@ -32,15 +33,9 @@ _EXPORT_EXAMPLES = """\
       --key signer-pub.pem"""
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `export` (and the registry commands `attach`, `push`)."""
-    from modelseal import cli, cli_registry, cli_signing
-
-    cli_registry.add_commands(commands)
-
-    sub = cli._subparser(commands, "export",
-                         "describe a model for packaging tools and runtimes (JSON on stdout)",
-                         _EXPORT_EXAMPLES, run_export)
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    """`export`'s options."""
+    options.runs(sub, run_export, _EXPORT_EXAMPLES)
     sub.add_argument("path", nargs="?", metavar="PATH",
                      help="model directory or single file (cncf-annotations, oci-descriptors),"
                           " or a registry model oci://REF or ollama://REF (every format)")
@@ -48,48 +43,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="cncf-annotations: ModelPack layer annotations per file; "
                           "oci-descriptors: OCI layer descriptors per file; ollama-signature: "
                           "the SignatureInfo of an Ollama model's signature")
-    cli_options.add_config_option(sub)
+    options.add_config_option(sub)
     sub.add_argument("--ollama", metavar="NAME[:TAG]", help="Ollama model (ollama-signature)")
     sub.add_argument("--signature", type=Path, metavar="FILE",
                      help="the model's OMS bundle (ollama-signature)")
-    cli_signing.add_policy_options(sub)
+    options.add_policy_options(sub)
     sub.add_argument("--offline", action="store_true",
                      help="do not refresh the Sigstore trusted root; use the embedded one")
     sub.add_argument("--trust-config", type=Path, metavar="JSON",
                      help="Sigstore trust config or trusted root of a private instance")
-    cli_registry.add_transport_options(sub)
-
-
-def add_store_options(sign: argparse.ArgumentParser, verify: argparse.ArgumentParser) -> None:
-    """`--oci-layout/--dmr/--hf-cache/--ollama` on verify, `--ollama` on sign."""
-    group = verify.add_argument_group("models in stores (instead of PATH; re-hashed in place)")
-    where = group.add_mutually_exclusive_group()
-    where.add_argument("--oci-layout", metavar="DIR[:TAG]",
-                       help="an OCI image layout holding a ModelPack (or DMR) artifact; the tag "
-                            "is needed when the index holds several manifests")
-    where.add_argument("--dmr", metavar="NAME[:TAG]",
-                       help="a model in Docker Model Runner's store ($MODELS_PATH, default "
-                            "~/.docker/models)")
-    where.add_argument("--hf-cache", metavar="ORG/NAME[@REV]",
-                       help="a snapshot in the Hugging Face cache ($HF_HUB_CACHE, default "
-                            "~/.cache/huggingface/hub); REV: branch, tag or commit (main)")
-    where.add_argument("--ollama", metavar="NAME[:TAG]",
-                       help="a model in Ollama's store ($OLLAMA_MODELS, default ~/.ollama/models);"
-                            " needs --signature")
-    sign.add_argument("--ollama", metavar="NAME[:TAG]",
-                      help="sign a model in Ollama's store (resources named by media type; "
-                           "needs --signature FILE)")
-    from modelseal import cli_registry
-
-    verify.add_argument("--pull", type=Path, metavar="DIR",
-                        help="with an oci:// PATH: once verified, download exactly the verified "
-                             "files into DIR (a new directory, written atomically)")
-    cli_registry.add_transport_options(verify)
-    cli_registry.add_transport_options(sign)
+    options.add_transport_options(sub)
 
 
 def store_requested(args: argparse.Namespace) -> bool:
-    from modelseal import cli_registry
+    from modelseal.cli import registry as cli_registry
 
     return any(getattr(args, option, None) for option in STORE_OPTIONS) or \
         cli_registry.registry_paths(args) or getattr(args, "pull", None) is not None
@@ -129,7 +96,8 @@ def _no_paths(args: argparse.Namespace) -> None:
 
 def run_verify_store(args: argparse.Namespace) -> int:
     """`verify` of a model in a store: bundle -> signature -> policy -> blobs re-hashed."""
-    from modelseal import cli_registry, cli_signing, console, verifying
+    from modelseal import console, verifying
+    from modelseal.cli import registry as cli_registry
 
     if cli_registry.registry_paths(args) and not any(getattr(args, o, None)
                                                      for o in STORE_OPTIONS):
@@ -141,26 +109,28 @@ def run_verify_store(args: argparse.Namespace) -> int:
     signature = args.signature or model.signature
     if signature is None:
         raise UsageError(f"{model.label} carries no signature layer; pass --signature FILE")
-    with cli_signing.policy_folder() as folder:  # policy files read from --base live here
-        config = cli_signing.policy_config(args, folder)
-        options = verifying.VerifyOptions(
-            policy=cli_signing.verify_policy(args, config, folder), signature=signature,
+    with policies.policy_folder() as folder:  # policy files read from --base live here
+        config = policies.policy_config(options.policy_source(args), folder)
+        verify_options = verifying.VerifyOptions(
+            policy=policies.verify_policy(options.policy_request(args), args.base,
+                                          config, folder), signature=signature,
             ignore=tuple(args.ignore), ignore_unsigned_files=args.ignore_unsigned_files,
             offline=args.offline, trust_config=args.trust_config, progress=args.progress)
-        verifier = verifying.Verifier(options)
+        verifier = verifying.Verifier(verify_options)
         result = verifier.verify(_store_target(model), model)
     for notice in verifier.notices:
         print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
     if args.format == "json":
-        console.print_json(cli_signing.verify_json([result]), out=sys.stdout)
+        console.print_json(console.verify_json([result]), out=sys.stdout)
     else:
-        cli_signing.print_verify([result])
+        console.print_verify([result])
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def run_sign_store(args: argparse.Namespace) -> int:
     """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
-    from modelseal import cli_registry, cli_signing
+    from modelseal.cli import registry as cli_registry
+    from modelseal.cli import signing as cli_signing
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
 
@@ -191,7 +161,8 @@ def _sign_one(signer: Signer, statement: str) -> bytes:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from modelseal import cli_registry, console
+    from modelseal import console
+    from modelseal.cli import registry as cli_registry
 
     if args.path is not None and cli_registry.registry_paths(argparse.Namespace(
             paths=[args.path])):
@@ -227,7 +198,7 @@ def _export_files(args: argparse.Namespace) -> tuple[list[Any], dict[str, str]]:
 
 
 def _export_ollama_signature(args: argparse.Namespace) -> int:
-    from modelseal import cli_signing, console, verifying
+    from modelseal import console, verifying
     from modelseal.stores import export, ollama
     from modelseal.targets import load_nearest_config
 
@@ -235,10 +206,11 @@ def _export_ollama_signature(args: argparse.Namespace) -> int:
         raise UsageError("--format ollama-signature needs --ollama NAME[:TAG] and --signature FILE")
     model = ollama.open_model(args.ollama)
     config = load_nearest_config(Path.cwd(), args.config)
-    options = verifying.VerifyOptions(policy=cli_signing.policy_from_args(args, config),
-                                      signature=args.signature, offline=args.offline,
-                                      trust_config=args.trust_config, progress=False)
-    result = verifying.Verifier(options).verify(_store_target(model), model)
+    policy = policies.effective_policy(options.policy_request(args).flags, config)
+    verify_options = verifying.VerifyOptions(policy=policy,
+                                             signature=args.signature, offline=args.offline,
+                                             trust_config=args.trust_config, progress=False)
+    result = verifying.Verifier(verify_options).verify(_store_target(model), model)
     if result.signature is None:
         raise UsageError(f"{model.label}: {result.message}")
     console.print_json(export.signature_info(result.signature), out=sys.stdout)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 
+from modelseal.cli import options
+
 _EXAMPLES = """\
   MODELSEAL_INPUT_PATHS=models/bert modelseal action run --command verify
   modelseal action run --command sign     # in a job with permissions: id-token: write"""
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `action` on the main parser's subcommands."""
-    from modelseal import cli
-
-    sub = cli._subparser(commands, "action", "run one step of the modelseal GitHub Action",
-                         _EXAMPLES, run_action)
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    """`action`'s options."""
+    options.runs(sub, run_action, _EXAMPLES)
     sub.add_argument("step", choices=("run",), help="run: the step named by --command")
     sub.add_argument("--command", choices=("verify", "sign", "check", "report", "relay"),
                      help="what to do (default: $MODELSEAL_INPUT_COMMAND, else verify)")

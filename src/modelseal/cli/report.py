@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal import cli_registry, cli_signing
+from modelseal.app import policies, selection
+from modelseal.cli import options
+from modelseal.cli import registry as cli_registry
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
@@ -48,13 +50,12 @@ RELAY_META = "pr.json"  # {"pr": N, "head_sha": SHA, "repository": OWNER/REPO, "
 RELAY_REPORT = "report.json"
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `report` and `comment` on the main parser's subcommands."""
-    from modelseal import cli
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    {"report": _configure_report, "comment": _configure_comment}[name](sub)
 
-    report = cli._subparser(commands, "report",
-                            "summarise signatures and changes: PR comment, text, JSON, JUnit",
-                            _REPORT_EXAMPLES, run_report)
+
+def _configure_report(report: argparse.ArgumentParser) -> None:
+    options.runs(report, run_report, _REPORT_EXAMPLES)
     _add_report_inputs(report)
     report.add_argument("--format", choices=REPORT_FORMATS, default="markdown",
                         help="markdown: the GitHub PR comment; github-summary: a job summary; "
@@ -65,9 +66,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     report.add_argument("--from-json", type=Path, metavar="FILE",
                         help="render a saved `--format json` report instead of checking the "
                              "models again")
-    comment = cli._subparser(commands, "comment",
-                             "post or update the report as one sticky PR/MR comment",
-                             _COMMENT_EXAMPLES, run_comment)
+
+
+def _configure_comment(comment: argparse.ArgumentParser) -> None:
+    options.runs(comment, run_comment, _COMMENT_EXAMPLES)
     forge = comment.add_mutually_exclusive_group(required=True)
     forge.add_argument("--github", dest="forge", action="store_const", const="github",
                        help="pull request comment (GITHUB_TOKEN, GITHUB_REPOSITORY, "
@@ -80,10 +82,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
-    cli_signing.add_model_options(sub)
-    cli_signing.add_policy_options(sub)
-    cli_signing.add_verify_options(sub)
-    cli_registry.add_transport_options(sub)
+    options.add_model_options(sub)
+    options.add_policy_options(sub)
+    options.add_verify_options(sub)
+    options.add_transport_options(sub)
     group = sub.add_argument_group("report")
     group.add_argument("--base", metavar="REV",
                        help="compare with this revision (its merge base with --head): what "
@@ -93,7 +95,7 @@ def _add_report_inputs(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--base-config", metavar="PATH",
                        help="with --base: the config to read from the base revision, as a "
                             "repository path (default: the nearest .modelseal.yaml there)")
-    cli_signing.add_trusted_list_options(group)
+    options.add_trusted_list_options(group)
     group.add_argument("--id", dest="report_id", metavar="ID",
                        help="report id, for several reports on one pull request")
     group.add_argument("--template", type=Path, metavar="FILE",
@@ -202,12 +204,18 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     if references and not args.paths:  # registry models only: just the policy's config
         config, watched = _policy_config(args, folder)
     elif args.base is not None and not args.config:
-        models, config, watched = cli_signing.base_targets(args, folder)
+        chosen = selection.base_models(options.model_request(args), args.base, folder,
+                                       args.base_config)
+        for notice in chosen.notices:
+            print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+        models, config, watched = chosen.models, chosen.config, chosen.watched
     else:
-        models, config = cli_signing.resolve_models(args)
-    policy_args, listed_flags, listed_paths = cli_signing.with_listed_files(args, folder)
-    policy = cli_signing.policy_from_args(policy_args, config)
-    options = verifying.VerifyOptions(
+        chosen = selection.work_tree_models(options.model_request(args))
+        models, config = chosen.models, chosen.config
+    listed = policies.with_listed_files(options.policy_request(args), args.base, folder)
+    listed_flags, listed_paths = list(listed.flags), listed.paths
+    policy = policies.effective_policy(listed.request.flags, config)
+    verify_options = verifying.VerifyOptions(
         # with only a registry model, --signature is that reference's (verify_reference)
         policy=policy, signature=args.signature if models else None,
         ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
@@ -216,11 +224,11 @@ def _build_report(args: argparse.Namespace, folder: Path) -> Report:
     flags = verify_flags(args, root) + (
         listed_flags if args.base is not None else _portable_flags(listed_flags, root))
     report, notices = build_report(
-        models, options, HashRun(progress=args.progress), base=args.base, head=args.head,
+        models, verify_options, HashRun(progress=args.progress), base=args.base, head=args.head,
         report_id=args.report_id, all_paths=args.paths, root=root, verify_flags=flags)
     if references:
         rows, more = cli_registry.report_references(
-            args, references, options, flags)
+            args, references, verify_options, flags)
         notices += more
         report = replace(report, models=report.models + rows,
                          verify_command=report.verify_command if args.paths else "")
@@ -259,13 +267,7 @@ def _policy_config(args: argparse.Namespace, folder: Path
                    ) -> tuple[Config | None, tuple[str, ...]]:
     """With only registry models: the config whose policy applies (from --base when
     given, as `verify --base` reads it) and the policy files read from --base."""
-    if args.base is None or args.config:
-        return cli_signing.policy_config(args, folder), ()
-    from modelseal.basepolicy import read_trusted_side
-
-    side = read_trusted_side(Path.cwd(), args.base, folder, config_path=args.base_config,
-                             find_head_models=False)
-    return side.config, side.watched
+    return policies.policy_config_and_watched(options.policy_source(args), folder)
 
 
 # What a reader types for a file flag whose file is not in the repository.

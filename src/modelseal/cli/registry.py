@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelseal.app import policies
+from modelseal.cli import options
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError
 from modelseal.words import plural
 
@@ -32,34 +34,25 @@ _PUSH_EXAMPLES = """\
   modelseal push models/bert oci://127.0.0.1:5000/acme/bert:v1   # loopback: plain HTTP"""
 
 
-def add_transport_options(sub: argparse.ArgumentParser) -> None:
-    group = sub.add_argument_group("registries (oci://HOST[:PORT]/REPO[:TAG|@sha256:DIGEST])")
-    group.add_argument("--ca-file", type=Path, metavar="PEM",
-                       help="CA certificate(s) that sign the registry's TLS certificate")
-    group.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
-                       help="allow plain HTTP to HOST[:PORT] (loopback hosts always may; "
-                            "repeatable)")
+def configure(name: str, sub: argparse.ArgumentParser) -> None:
+    {"attach": _configure_attach, "push": _configure_push}[name](sub)
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `attach` and `push`."""
-    from modelseal import cli
-
-    attach = cli._subparser(commands, "attach",
-                            "attach an OMS bundle to a model in a registry (an OCI referrer)",
-                            _ATTACH_EXAMPLES, run_attach)
+def _configure_attach(attach: argparse.ArgumentParser) -> None:
+    options.runs(attach, run_attach, _ATTACH_EXAMPLES)
     attach.add_argument("reference", metavar="oci://REF", help="the model artifact")
     attach.add_argument("--signature", type=Path, default=Path("model.sig"), metavar="FILE",
                         help="the bundle to attach (default: model.sig)")
-    add_transport_options(attach)
-    push = cli._subparser(commands, "push",
-                          "push a model directory as a ModelPack artifact (and its model.sig)",
-                          _PUSH_EXAMPLES, run_push)
+    options.add_transport_options(attach)
+
+
+def _configure_push(push: argparse.ArgumentParser) -> None:
+    options.runs(push, run_push, _PUSH_EXAMPLES)
     push.add_argument("path", metavar="DIR", help="model directory or single model file")
     push.add_argument("reference", metavar="oci://REF", help="where to push (REPO:TAG)")
     push.add_argument("--config", type=Path, metavar="FILE",
                       help=".modelseal.yaml to use (default: the nearest one)")
-    add_transport_options(push)
+    options.add_transport_options(push)
 
 
 def registry_paths(args: argparse.Namespace) -> bool:
@@ -91,16 +84,17 @@ def _client(args: argparse.Namespace, ref: RegistryRef) -> RegistryClient:
 
 def run_verify_registry(args: argparse.Namespace) -> int:
     """`verify oci://REF`: pin, find every bundle, verify until one passes, maybe pull."""
-    from modelseal import cli_signing, verifying
+    from modelseal import verifying
 
     ref = _one_reference(args)
-    with cli_signing.policy_folder() as folder:  # policy files read from --base live here
-        config = cli_signing.policy_config(args, folder)
-        options = verifying.VerifyOptions(
-            policy=cli_signing.verify_policy(args, config, folder),
+    with policies.policy_folder() as folder:  # policy files read from --base live here
+        config = policies.policy_config(options.policy_source(args), folder)
+        verify_options = verifying.VerifyOptions(
+            policy=policies.verify_policy(options.policy_request(args), args.base,
+                                          config, folder),
             ignore_unsigned_files=args.ignore_unsigned_files, offline=args.offline,
             trust_config=args.trust_config, progress=args.progress)
-        model, outcome = verify_reference(args, ref, options)
+        model, outcome = verify_reference(args, ref, verify_options)
     for notice in outcome.notices:
         print(f"modelseal: notice: {notice}", file=sys.stderr)
     pulled = _pull(args, model, outcome) if outcome.result.ok and args.pull else None
@@ -111,10 +105,10 @@ def run_verify_registry(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.result.ok else EXIT_FAILED
 
 
-def verify_reference(args: argparse.Namespace, ref: RegistryRef, options: VerifyOptions
+def verify_reference(args: argparse.Namespace, ref: RegistryRef, verify_options: VerifyOptions
                      ) -> tuple[RemoteModel, RegistryVerification]:
     """Pin ``ref``, find its candidate bundles (or take --signature) and verify them with
-    ``options`` plus --ignore: what `verify oci://` and `report oci://` both do."""
+    ``verify_options`` plus --ignore: what `verify oci://` and `report oci://` both do."""
     from dataclasses import replace
 
     from modelseal.stores import referrers, registry_verify, remote
@@ -126,8 +120,8 @@ def verify_reference(args: argparse.Namespace, ref: RegistryRef, options: Verify
     else:
         candidates = referrers.find_candidates(client, ref.repository, model.subjects,
                                                model.signature)
-    options = replace(options, ignore=tuple(args.ignore))
-    return model, registry_verify.verify_candidates(model, candidates, options)
+    verify_options = replace(verify_options, ignore=tuple(args.ignore))
+    return model, registry_verify.verify_candidates(model, candidates, verify_options)
 
 
 def _local_candidate(path: Path) -> Any:
@@ -158,10 +152,10 @@ def _pull(args: argparse.Namespace, model: RemoteModel, outcome: RegistryVerific
 
 def _print_text(model: RemoteModel, outcome: RegistryVerification,
                 pulled: tuple[Path, int] | None) -> None:
-    from modelseal import cli_signing
+    from modelseal import console
     from modelseal.errors import printable
 
-    cli_signing.print_verify([outcome.result])
+    console.print_verify([outcome.result])
     winner = outcome.winner
     for item in outcome.outcomes:
         if item is winner:
@@ -179,9 +173,9 @@ def _print_text(model: RemoteModel, outcome: RegistryVerification,
 
 def _print_json(model: RemoteModel, outcome: RegistryVerification,
                 pulled: tuple[Path, int] | None) -> None:
-    from modelseal import cli_signing, console
+    from modelseal import console
 
-    document = cli_signing.verify_json([outcome.result])
+    document = console.verify_json([outcome.result])
     entry = document["models"][0]
     winner = outcome.winner
     entry["reference"] = model.pinned
@@ -217,7 +211,7 @@ def run_export_registry(args: argparse.Namespace) -> int:
 
 
 def _export_signature(args: argparse.Namespace, model: RemoteModel) -> int:
-    from modelseal import cli_signing, console, verifying
+    from modelseal import console, verifying
     from modelseal.stores import export, referrers, registry_verify
     from modelseal.targets import load_nearest_config
 
@@ -225,10 +219,11 @@ def _export_signature(args: argparse.Namespace, model: RemoteModel) -> int:
                   referrers.find_candidates(model.client, model.ref.repository, model.subjects,
                                             model.signature))
     config = load_nearest_config(Path.cwd(), args.config)
-    options = verifying.VerifyOptions(policy=cli_signing.policy_from_args(args, config),
-                                      offline=args.offline, trust_config=args.trust_config,
-                                      progress=False)
-    result = registry_verify.verify_candidates(model, candidates, options).result
+    policy = policies.effective_policy(options.policy_request(args).flags, config)
+    verify_options = verifying.VerifyOptions(policy=policy,
+                                             offline=args.offline,
+                                             trust_config=args.trust_config, progress=False)
+    result = registry_verify.verify_candidates(model, candidates, verify_options).result
     if result.signature is None:
         raise UsageError(f"{model.pinned}: {result.message}")
     console.print_json(export.signature_info(result.signature), out=sys.stdout)
@@ -240,7 +235,8 @@ def _export_signature(args: argparse.Namespace, model: RemoteModel) -> int:
 
 def run_sign_registry(args: argparse.Namespace) -> int:
     """`sign oci://REF`: a statement from the pinned manifest, signed, attached as a referrer."""
-    from modelseal import cli_signing, cli_stores
+    from modelseal.cli import signing as cli_signing
+    from modelseal.cli import stores as cli_stores
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
     from modelseal.stores import referrers, remote
@@ -307,8 +303,9 @@ def run_push(args: argparse.Namespace) -> int:
 # --- report --------------------------------------------------------------------------------
 
 
-def report_references(args: argparse.Namespace, references: list[str], options: VerifyOptions,
-                      flags: list[str]) -> tuple[tuple[ModelReport, ...], list[str]]:
+def report_references(args: argparse.Namespace, references: list[str],
+                      verify_options: VerifyOptions, flags: list[str]
+                      ) -> tuple[tuple[ModelReport, ...], list[str]]:
     """One report row per reference, verified as `verify oci://` does, and the notices.
 
     A registry that fails (auth, not found, digest mismatch) gives a failure row for
@@ -325,7 +322,7 @@ def report_references(args: argparse.Namespace, references: list[str], options: 
     notices: list[str] = []
     for text, ref in zip(references, parsed, strict=True):
         try:
-            model, outcome = verify_reference(args, ref, options)
+            model, outcome = verify_reference(args, ref, verify_options)
         except ModelsealError as exc:
             command = shell_command(["modelseal", "verify", text, *flags])
             rows.append(registry_error_report(text, str(exc), verify_command=command))
