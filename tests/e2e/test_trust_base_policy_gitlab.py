@@ -8,11 +8,10 @@ the README's example inputs, run in shell mode against this checkout's modelseal
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.conftest import run_modelseal
 from tests.gitlab_helpers import git
 from tests.gitlab_project import MODEL, Project, pytestmark  # noqa: F401
 from tests.gitlab_project import project as project  # the gitlab-ci-local project
@@ -21,9 +20,8 @@ from tests.sigstore_stack.fixture import sigstore_stack as sigstore_stack  # pro
 
 
 def _sign(project: Project, private: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "modelseal", "sign", MODEL, "--method", "key",
-                           "--key", private, "--update-manifest"], cwd=project.repo,
-                          capture_output=True, text=True, check=False)
+    done = run_modelseal(["sign", MODEL, "--method", "key", "--key", private,
+                          "--update-manifest"], cwd=project.repo)
     assert done.returncode == 0, done.stderr
 
 
