@@ -25,7 +25,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from modelseal.bundle import build_bundle, certificate_material, pae
 from modelseal.config import HashOptions, SignerRule
 from modelseal.engine import refresh_target
-from modelseal.policy import GITHUB_ISSUER, Policy, PolicyViolation, check_signer, signer_facts
+from modelseal.fulcio import signer_facts
+from modelseal.policy import GITHUB_ISSUER, Policy, PolicyViolation, check_signer
 from modelseal.targets import ModelTarget
 from tests.signing_support import FULCIO, der_utf8, run_cli
 from tests.sigstore_stack.fixture import SigstoreStack

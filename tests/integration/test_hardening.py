@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.config import SignerRule
 from modelseal.errors import printable
-from modelseal.policy import Policy, PolicyViolation, SignerFacts, check_signer
+from modelseal.fulcio import SignerFacts
+from modelseal.policy import Policy, PolicyViolation, check_signer
 from tests.conftest import run_modelseal, run_modelseal_process
 from tests.signing_support import write_private_key, write_public_key
 

@@ -392,7 +392,7 @@ REPORTS = _report_documents()
 @FUZZ
 @given(data=mutated_json(REPORTS), fmt=st.sampled_from(("markdown", "text", "junit", "json")))
 def test_trust_fuzz_report_json(data: bytes, fmt: str) -> None:
-    from modelseal.cli.report import load_report_file
+    from modelseal.app.report import load_report_file
     from modelseal.report.model import Report
     from modelseal.report.render import render
 
@@ -776,14 +776,14 @@ EVENT = {"action": "synchronize", "number": 7,
 @FUZZ
 @given(mutated_json([EVENT]))
 def test_trust_fuzz_event_payload(data: bytes) -> None:
-    from modelseal.ci.runner import load_event
+    from modelseal.ci.runner import Context
     from modelseal.forge.env import github_context, read_event
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "event.json"
         path.write_bytes(data)
         outcome(read_event, str(path))
-        outcome(load_event, str(path))
+        outcome(Context.from_env, {"GITHUB_EVENT_PATH": str(path)})
         environ = {"GITHUB_REPOSITORY": "acme/models", "GITHUB_EVENT_PATH": str(path),
                    "GITHUB_EVENT_NAME": "pull_request"}
         context = outcome(github_context, environ)
@@ -948,7 +948,7 @@ def test_trust_fuzz_regression_payload_type_lone_surrogate(
 def test_trust_fuzz_regression_report_huge_size(tmp_path: Path, fmt: str) -> None:
     """A relayed report with a 400-digit size is refused when read; rendering it raised
     OverflowError (int too large to convert to float)."""
-    from modelseal.cli.report import load_report_file
+    from modelseal.app.report import load_report_file
     from tests import report_samples
 
     document = report_samples.mixed().to_json()
@@ -1002,31 +1002,31 @@ def test_trust_fuzz_regression_comment_author_not_a_string(forges: dict[str, Any
     assert posted.action == "created" and posted.comment.id != 31
 
 
-@pytest.mark.parametrize("reader", ["forge.env.read_event", "ci.runner.load_event"])
-def test_trust_fuzz_regression_deep_event(tmp_path: Path, reader: str) -> None:
-    import importlib
+def test_trust_fuzz_regression_deep_event(tmp_path: Path) -> None:
+    from modelseal.ci.runner import Context
+    from modelseal.forge.env import read_event
 
-    module, _, name = f"modelseal.{reader}".rpartition(".")
-    read = getattr(importlib.import_module(module), name)
     (tmp_path / "event.json").write_bytes(DEEP)
-    _clean(read, str(tmp_path / "event.json"))
+    _clean(read_event, str(tmp_path / "event.json"))
+    _clean(Context.from_env, {"GITHUB_EVENT_PATH": str(tmp_path / "event.json")})
 
 
 def test_trust_fuzz_regression_event_path_is_a_directory(tmp_path: Path) -> None:
-    from modelseal.ci.runner import load_event
+    from modelseal.forge.env import read_event
 
-    _clean(load_event, str(tmp_path))
+    _clean(read_event, str(tmp_path))
 
 
 def test_trust_fuzz_regression_deep_report_and_relay(tmp_path: Path) -> None:
-    from modelseal.cli.report import _relay_meta, load_report_file
+    from modelseal.app.report import load_report_file
+    from modelseal.forge.relay import read_meta
 
     (tmp_path / "report.json").write_bytes(b'{"a":' + DEEP + b"}")
     _clean(load_report_file, tmp_path / "report.json", None)
-    from modelseal.cli.report import RELAY_META
+    from modelseal.forge.relay import META as RELAY_META
 
     (tmp_path / RELAY_META).write_bytes(DEEP)
-    _clean(_relay_meta, tmp_path)
+    _clean(read_meta, tmp_path)
 
 
 def test_trust_fuzz_regression_deep_forge_answers() -> None:
@@ -1107,8 +1107,9 @@ _ENDLESS_READERS = {
     "manifest": "from modelseal.engine import read_manifest as read; read(PATH)",
     "bundle": "from modelseal.bundle import read_bundle_file as read; read(PATH)",
     "event": "from modelseal.forge.env import read_event as read; read(str(PATH))",
-    "runner event": "from modelseal.ci.runner import load_event as read; read(str(PATH))",
-    "report": "from modelseal.cli.report import load_report_file as read; read(PATH, None)",
+    "runner event": "from modelseal.ci.runner import Context; "
+                    "Context.from_env({'GITHUB_EVENT_PATH': str(PATH)})",
+    "report": "from modelseal.app.report import load_report_file as read; read(PATH, None)",
 }
 # One process per kind of file reads it with every reader in turn, in 768 MiB of
 # address space: a reader that reads forever dies of MemoryError or hangs there,

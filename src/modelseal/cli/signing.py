@@ -96,29 +96,12 @@ def run_sign(args: argparse.Namespace) -> int:
 
 
 def _signer(args: argparse.Namespace) -> Signer:
-    from modelseal import signing
+    from modelseal.signing_methods import SignerRequest, build_signer
 
-    if args.method == "sigstore":
-        for option, value in (("--key", args.key), ("--cert", args.cert),
-                              ("--password-env", args.password_env)):
-            if value:
-                raise UsageError(f"{option} is for the key and certificate methods, not sigstore")
-        trust = signing.sigstore_trust_config(args.trust_config, args.staging)
-        return signing.SigstoreSigner(trust, signing.TokenSource(args.identity_token))
-    for option, value in (("--identity-token", args.identity_token),
-                          ("--trust-config", args.trust_config), ("--staging", args.staging)):
-        if value:
-            raise UsageError(f"{option} is for --method sigstore")
-    if args.key is None:
-        raise UsageError(f"--method {args.method} needs --key PRIV_PEM")
-    key = signing.load_private_key(args.key, args.password_env)
-    if args.method == "key":
-        if args.cert or args.chain:
-            raise UsageError("--cert and --chain are for --method certificate")
-        return signing.KeySigner(key)
-    if args.cert is None:
-        raise UsageError("--method certificate needs --cert CERT_PEM (and usually --chain)")
-    return signing.CertificateSigner.from_files(key, args.cert, args.chain)
+    return build_signer(args.method, SignerRequest(
+        key=args.key, password_env=args.password_env, cert=args.cert, chain=tuple(args.chain),
+        identity_token=args.identity_token, trust_config=args.trust_config,
+        staging=args.staging))
 
 
 def _print_stale(stale: list[Any]) -> None:

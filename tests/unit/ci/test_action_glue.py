@@ -112,9 +112,29 @@ def test_report_and_comment_command_lines(tmp_path: Path) -> None:
     assert argv[:3] == ["report", f"--base={BASE}", "--identity=x@y"]
     assert argv[-3:] == ["--format", "json", f"--output={tmp_path / 'r.json'}"]
     assert commands.report_argv(inputs, None, tmp_path / "r.json")[1] == "--identity=x@y"
-    assert commands.comment_argv(tmp_path / "r.json", tmp_path / "relay")[:2] == \
-        ["comment", "--github"]
+    assert commands.relay_argv(tmp_path / "relay") == \
+        ["comment", "--github", f"--relay={tmp_path / 'relay'}"]
     assert commands.display(["verify", "a b"]) == "modelseal verify 'a b'"
+
+
+@pytest.mark.parametrize(("inputs", "base"), [
+    (ActionInputs(), None),
+    (ActionInputs(paths=("models/a", "--odd"), config="ml/.modelseal.yaml",
+                  trust_config="trust.json",
+                  policy=Policy(identity="x@y", issuer="https://i", repository="acme/m",
+                                workflow="sign.yml", ref="main", strict=True,
+                                keys="keys/a.pub", certificate_roots="roots/ca.pem")), BASE),
+    (ActionInputs(config="ml/.modelseal.yaml", policy=Policy(identity_regex=".*")), None),
+])
+def test_the_in_process_report_is_the_logged_command(inputs: ActionInputs, base: str | None,
+                                                     tmp_path: Path) -> None:
+    """The step builds the report in-process and logs `report_argv`: they must agree."""
+    from modelseal.cli import build_parser
+    from modelseal.cli.report import report_request
+
+    argv = commands.report_argv(inputs, base, tmp_path / "r.json")
+    assert report_request(build_parser().parse_args(argv)) == \
+        commands.report_request(inputs, base)
 
 
 # --- the runner protocol -------------------------------------------------------------------
@@ -189,9 +209,16 @@ def test_missing_oidc_token_explains_permissions(tmp_path: Path) -> None:
 
 
 def test_verified_means_every_model_verifies() -> None:
-    assert steps.is_verified({"models": [{"state": "verified"}, {"state": "signed-unchanged"}]})
-    assert not steps.is_verified({"models": [{"state": "awaiting-signature"}]})
-    assert not steps.is_verified({"models": []})
+    from modelseal.report.model import ModelReport, ModelState, Report
+
+    def report(*states: ModelState) -> Report:
+        return Report(models=tuple(ModelReport(path=f"m{i}", name=f"m{i}", state=state,
+                                               message="") for i, state in enumerate(states)))
+
+    assert steps.is_verified(report(ModelState.VERIFIED, ModelState.SIGNED_UNCHANGED))
+    assert not steps.is_verified(report(ModelState.AWAITING_SIGNATURE))
+    assert not steps.is_verified(report(ModelState.VERIFIED, ModelState.UNSIGNED))
+    assert not steps.is_verified(report())
 
 
 def test_comment_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -177,6 +177,27 @@ def test_read_only_token_leaves_the_report_for_a_relay(
     assert github.threads.get(THREAD) is None
 
 
+def test_the_outcome_is_data_the_action_reads(github: ForgeState, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `comment` did comes back as a value (the Action no longer looks for pr.json)."""
+    from modelseal.app import comment
+    from modelseal.report.model import Report
+
+    report = Report(models=(samples.verified(),))
+    body = render(report, "markdown")
+    posted = comment.post_github(body, report, comment.Poster(), tmp_path / "unused")
+    assert (posted.action, posted.url) == ("created", reports(github)[0]["html_url"])
+    assert not (tmp_path / "unused").exists()
+    monkeypatch.setenv("GITHUB_TOKEN", RO_TOKEN)
+    relayed = comment.post_github(body, report, comment.Poster(report_id="x"),
+                                  tmp_path / "relay")
+    assert (relayed.action, relayed.folder, relayed.markdown_only) == (
+        comment.RELAYED, tmp_path / "relay", False)
+    assert "403" in relayed.reason
+    assert json.loads((tmp_path / "relay" / "pr.json").read_text())["id"] == "x"
+    assert any("Not a failure" in line for line in relayed.messages())
+
+
 def test_a_rate_limit_403_is_a_failure_not_a_fork(
         github: ForgeState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     github.rate_limited = True

@@ -195,3 +195,16 @@ def test_gitlab_context() -> None:
     assert TOKEN not in repr(context)
     with pytest.raises(UsageError, match="CI_JOB_TOKEN cannot post"):
         env.gitlab_context({**variables, "MODELSEAL_GITLAB_TOKEN": ""}).require_token()
+
+
+def test_one_event_reader_one_size_cap(tmp_path: Path) -> None:
+    """The Action's steps and `comment` read the payload alike: over GitHub's 25 MB cap
+    is refused by both, before it is parsed."""
+    from modelseal.ci.runner import Context
+
+    payload = tmp_path / "event.json"
+    payload.write_text('{"pad": "' + "x" * (26 * 1024 * 1024) + '"}')
+    environ = {"GITHUB_REPOSITORY": "o/r", "GITHUB_EVENT_PATH": str(payload)}
+    for read in (lambda: env.github_context(environ), lambda: Context.from_env(environ)):
+        with pytest.raises(UsageError, match="event payload"):
+            read()

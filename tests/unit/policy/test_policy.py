@@ -12,18 +12,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.config import PolicyConfig, SignerRule, parse_config
 from modelseal.errors import UsageError
+from modelseal.fulcio import SignerFacts, _der_utf8, signer_facts
 from modelseal.policy import (
     GITHUB_ISSUER,
     Policy,
     PolicyFlags,
     PolicyViolation,
-    SignerFacts,
-    _der_utf8,
     build_policy,
     check_not_before,
     check_signer,
     parse_time,
-    signer_facts,
 )
 from tests.signing_support import FULCIO, der_utf8, make_certificate, run_cli
 

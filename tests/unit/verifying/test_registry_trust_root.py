@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from modelseal import verifying
+from modelseal.verifying import trustroot
 
 
 def test_a_failed_refresh_is_retried_and_a_good_one_is_reused(
@@ -31,7 +32,7 @@ def test_a_failed_refresh_is_retried_and_a_good_one_is_reused(
         return embedded
 
     monkeypatch.setattr(ClientTrustConfig, "production", staticmethod(production))
-    monkeypatch.setattr(verifying, "_REFRESHED_ROOT", None, raising=False)
+    monkeypatch.setattr(trustroot, "_REFRESHED_ROOT", None)
     first = verifying.SigstoreTrust()
     first.trusted_root()
     assert "could not refresh" in first.notices[0]

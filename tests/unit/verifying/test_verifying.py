@@ -321,7 +321,7 @@ def test_single_file_signature_against_a_directory(tmp_path: Path, capsys: Any) 
     assert run_cli(["sign", str(weights), "--method", "key", "--key", str(key),
                     "--update-manifest"], capsys)[0] == 0
     pub = write_public_key(tmp_path / "k.pub",
-                           __import__("modelseal.signing").signing.load_private_key(key))
+                           __import__("modelseal.keys").keys.load_private_key(key))
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "w.bin").write_bytes(b"w" * 100)
