@@ -31,6 +31,8 @@ MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 MAX_CERTIFICATES = 16
 
+# how a bundle was signed, read from its verification material (see `_material`); the
+# user-facing names of the signing methods (signing_methods.py) are the same words
 METHOD_KEY = "key"
 METHOD_CERTIFICATE = "certificate"
 METHOD_SIGSTORE = "sigstore"

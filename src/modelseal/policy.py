@@ -5,6 +5,8 @@ flags (flags win). It is applied after a signature has been verified
 cryptographically: `check_signer` matches what a Fulcio certificate says about the
 signer (`SignerFacts`) against the allowed signers, and `check_not_before` rejects
 signatures made before a cut-off (the revocation lever for keyless signing).
+Reading those facts from a certificate is fulcio.py's job; loading the keys and roots
+a policy names is keys.py's.
 
 Signer rules apply to Sigstore keyless signatures. Key signatures are governed by the
 trusted public keys, certificate signatures by the trusted certificate roots.
@@ -13,40 +15,18 @@ trusted public keys, certificate signatures by the trusted certificate roots.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
-
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from modelseal.config import PolicyConfig, SignerRule
 from modelseal.errors import CheckFailed, UsageError
+from modelseal.fulcio import SignerFacts, uri_path
 from modelseal.signer import format_time
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 DEFAULT_GITLAB_HOST = "gitlab.com"
 DEFAULT_GITLAB_CONFIG = ".gitlab-ci.yml"
-
-_FULCIO = "1.3.6.1.4.1.57264.1."
-OID_ISSUER_V1 = _FULCIO + "1"
-OID_GITHUB_SHA_V1 = _FULCIO + "3"
-OID_GITHUB_REPOSITORY_V1 = _FULCIO + "5"
-OID_GITHUB_REF_V1 = _FULCIO + "6"
-OID_ISSUER_V2 = _FULCIO + "8"
-OID_BUILD_SIGNER_URI = _FULCIO + "9"
-OID_SOURCE_REPOSITORY_URI = _FULCIO + "12"
-OID_SOURCE_REPOSITORY_DIGEST = _FULCIO + "13"
-OID_SOURCE_REPOSITORY_REF = _FULCIO + "14"
-OID_BUILD_CONFIG_URI = _FULCIO + "18"
-OID_RUN_INVOCATION_URI = _FULCIO + "21"
-
-
-_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
-_Default = TypeVar("_Default")
 
 
 class PolicyViolation(CheckFailed):
@@ -176,126 +156,6 @@ def parse_time(text: str, where: str) -> datetime:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
 
 
-@dataclass(frozen=True)
-class SignerFacts:
-    """What a signing certificate says about the signer.
-
-    ``identity`` is the certificate's subject alternative name (an e-mail address or
-    a URI such as a GitHub workflow reference); the rest come from Fulcio's
-    certificate extensions and are None when the certificate does not carry them.
-    """
-
-    identity: str | None = None
-    issuer: str | None = None
-    source_repository_uri: str | None = None
-    source_repository_ref: str | None = None
-    source_repository_digest: str | None = None
-    build_signer_uri: str | None = None
-    build_config_uri: str | None = None
-    run_invocation_uri: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def repository(self) -> str | None:
-        """``owner/repo`` (or ``group/project``) of the source repository, when known."""
-        if not self.source_repository_uri:
-            return None
-        return urlsplit(self.source_repository_uri).path.strip("/") or None
-
-    @property
-    def workflow(self) -> str | None:
-        """The CI configuration that ran (e.g. ``.github/workflows/release.yml``)."""
-        uri = self.build_config_uri or self.build_signer_uri
-        if not uri:
-            return None
-        path = _uri_path(uri)
-        repository = self.repository
-        if repository and path.lower().startswith(repository.lower() + "/"):
-            path = path[len(repository) + 1:]
-        return path.lstrip("/")
-
-
-def signer_facts(certificate: x509.Certificate) -> SignerFacts:
-    """Read the identity and Fulcio extensions of ``certificate``."""
-    values: dict[str, str] = {}
-    for extension in certificate.extensions:
-        oid = extension.oid.dotted_string
-        if oid.startswith(_FULCIO) and isinstance(extension.value, x509.UnrecognizedExtension):
-            text = _extension_text(oid, extension.value.value)
-            if text is not None:
-                values[oid] = text
-    issuer = values.get(OID_ISSUER_V2) or values.get(OID_ISSUER_V1)
-    repository = values.get(OID_SOURCE_REPOSITORY_URI)
-    if repository is None and OID_GITHUB_REPOSITORY_V1 in values:
-        repository = f"https://github.com/{values[OID_GITHUB_REPOSITORY_V1]}"
-    return SignerFacts(
-        identity=certificate_identity(certificate),
-        issuer=issuer,
-        source_repository_uri=repository,
-        source_repository_ref=values.get(OID_SOURCE_REPOSITORY_REF)
-        or values.get(OID_GITHUB_REF_V1),
-        source_repository_digest=values.get(OID_SOURCE_REPOSITORY_DIGEST)
-        or values.get(OID_GITHUB_SHA_V1),
-        build_signer_uri=values.get(OID_BUILD_SIGNER_URI),
-        build_config_uri=values.get(OID_BUILD_CONFIG_URI),
-        run_invocation_uri=values.get(OID_RUN_INVOCATION_URI),
-        extra=values,
-    )
-
-
-def certificate_identity(certificate: x509.Certificate) -> str | None:
-    """The first e-mail, URI or other-name in the subject alternative names."""
-    try:
-        names = certificate.extensions.get_extension_for_class(
-            x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-    for kind in (x509.RFC822Name, x509.UniformResourceIdentifier):
-        found = names.get_values_for_type(kind)
-        if found:
-            return str(found[0])
-    for other in names.get_values_for_type(x509.OtherName):
-        text = _der_utf8(other.value)
-        if text is not None:
-            return text
-    return None
-
-
-def _extension_text(oid: str, raw: bytes) -> str | None:
-    # Fulcio's first extensions (.1 to .6) hold raw bytes; later ones a DER UTF8String.
-    if oid in (OID_ISSUER_V1, _FULCIO + "2", OID_GITHUB_SHA_V1, _FULCIO + "4",
-               OID_GITHUB_REPOSITORY_V1, OID_GITHUB_REF_V1):
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return _der_utf8(raw)
-
-
-def _der_utf8(raw: bytes) -> str | None:
-    """Decode a DER UTF8String (tag 0x0c), or None when ``raw`` is something else."""
-    if len(raw) < 2 or raw[0] != 0x0C:
-        return None
-    length, offset = raw[1], 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or len(raw) < 2 + count:
-            return None
-        length, offset = int.from_bytes(raw[2:2 + count], "big"), 2 + count
-    if len(raw) != offset + length:
-        return None
-    try:
-        return raw[offset:].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _uri_path(uri: str) -> str:
-    """The path of a CI URI without host and without the ``@ref`` suffix."""
-    path = urlsplit(uri).path
-    return path.split("@", 1)[0].strip("/")
-
-
 def check_signer(policy: Policy, facts: SignerFacts) -> None:
     """Raise PolicyViolation unless some allowed signer matches ``facts``."""
     if not policy.signers:
@@ -384,7 +244,7 @@ def _workflow_mismatch(rule: SignerRule, facts: SignerFacts) -> str | None:
         return f"the certificate names no workflow (policy expects {wanted})"
     repositories = {r.casefold() for r in (facts.repository, rule.repository) if r}
     for uri in candidates:
-        path = _uri_path(uri)
+        path = uri_path(uri)
         owner_repo, _, inside_repo = path.partition("/.github/")
         # a workflow file only counts in the signing repository itself: a reusable
         # workflow of the same name in another repository must not satisfy the rule
@@ -458,58 +318,3 @@ def check_not_before(policy: Policy, signed_at: datetime | None, how: str) -> No
     if signed_at < policy.not_before:
         raise PolicyViolation(f"signature made at {format_time(signed_at)} ({how}) is older "
                               f"than policy not_before {limit}")
-
-
-def signing_certificate_problem(leaf: x509.Certificate) -> str | None:
-    """Why ``leaf`` may not sign models, or None: a certificate-method signer needs the
-    codeSigning extended key usage and digitalSignature, and must not be a CA."""
-    if _extension(leaf, x509.BasicConstraints, x509.BasicConstraints(False, None)).ca:
-        return ("it is a CA certificate (basicConstraints CA:TRUE); sign with an "
-                "end-entity code-signing certificate")
-    usage = _extension(leaf, x509.KeyUsage, None)
-    if usage is None or not usage.digital_signature:
-        return "its key usage lacks digitalSignature"
-    extended = _extension(leaf, x509.ExtendedKeyUsage, None)
-    if extended is None or x509.oid.ExtendedKeyUsageOID.CODE_SIGNING not in extended:
-        return "its extended key usage lacks codeSigning"
-    return None
-
-
-def _extension(certificate: x509.Certificate, kind: type[_Ext], default: _Default
-               ) -> _Ext | _Default:
-    try:
-        return certificate.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return default
-
-
-def load_public_keys(paths: Sequence[Path]) -> list[tuple[Path, PublicKeyTypes]]:
-    """The PEM public keys at ``paths``; a bad file is a usage error naming it."""
-    from cryptography.hazmat.primitives import serialization
-
-    keys: list[tuple[Path, PublicKeyTypes]] = []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read public key {path}: {exc.strerror}") from None
-        try:
-            keys.append((path, serialization.load_pem_public_key(data)))
-        except (ValueError, TypeError):
-            raise UsageError(f"{path} is not a PEM public key") from None
-    return keys
-
-
-def load_certificates(paths: Sequence[Path], what: str) -> list[x509.Certificate]:
-    """All PEM certificates in the files at ``paths``."""
-    found: list[x509.Certificate] = []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
-        try:
-            found.extend(x509.load_pem_x509_certificates(data))
-        except ValueError:
-            raise UsageError(f"{what} {path} holds no PEM certificate") from None
-    return found

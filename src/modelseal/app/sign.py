@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelseal.errors import CheckFailed, UsageError
+from modelseal.errors import CheckFailed
 
 if TYPE_CHECKING:
     from modelseal.app.selection import ModelRequest
@@ -38,33 +38,14 @@ class SignerRequest:
 
 
 def signer_for(request: SignerRequest) -> Signer:
-    """The Signer the request names; a UsageError for options of another method."""
-    from modelseal import signing
+    """The Signer the request names, built by its method in the signing-method registry
+    (`modelseal.signing_methods`), which refuses options the method does not use."""
+    from modelseal import signing_methods
 
-    if request.method == "sigstore":
-        for option, value in (("--key", request.key), ("--cert", request.cert),
-                              ("--password-env", request.password_env)):
-            if value:
-                raise UsageError(f"{option} is for the key and certificate methods, not "
-                                 "sigstore")
-        trust = signing.sigstore_trust_config(request.trust_config, request.staging)
-        return signing.SigstoreSigner(trust, signing.TokenSource(request.identity_token))
-    sigstore_only: tuple[tuple[str, object], ...] = (
-        ("--identity-token", request.identity_token), ("--trust-config", request.trust_config),
-        ("--staging", request.staging))
-    for option, given in sigstore_only:
-        if given:
-            raise UsageError(f"{option} is for --method sigstore")
-    if request.key is None:
-        raise UsageError(f"--method {request.method} needs --key PRIV_PEM")
-    key = signing.load_private_key(request.key, request.password_env)
-    if request.method == "key":
-        if request.cert or request.chain:
-            raise UsageError("--cert and --chain are for --method certificate")
-        return signing.KeySigner(key)
-    if request.cert is None:
-        raise UsageError("--method certificate needs --cert CERT_PEM (and usually --chain)")
-    return signing.CertificateSigner.from_files(key, request.cert, list(request.chain))
+    return signing_methods.build_signer(request.method, signing_methods.SignerRequest(
+        key=request.key, password_env=request.password_env, cert=request.cert,
+        chain=request.chain, identity_token=request.identity_token,
+        trust_config=request.trust_config, staging=request.staging))
 
 
 def sign_bytes(signer: Signer, payload: bytes) -> bytes:

@@ -43,9 +43,9 @@ def add_model_options(sub: argparse.ArgumentParser) -> None:
 
 
 def add_sign_options(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--method", required=True, choices=("sigstore", "key", "certificate"),
-                     help="sigstore: keyless with an OIDC identity; key: an EC private key; "
-                          "certificate: an EC key with its X.509 certificate chain")
+    from modelseal.signing_methods import method_names, methods_help
+
+    sub.add_argument("--method", required=True, choices=method_names(), help=methods_help())
     sub.add_argument("--key", type=Path, metavar="PRIV_PEM",
                      help="PEM EC private key (P-256, P-384 or P-521); key and certificate")
     sub.add_argument("--password-env", metavar="VAR",
