@@ -206,7 +206,8 @@ def test_blob_redirects_do_not_carry_the_registry_credentials(registry: Registry
 
 
 def test_plain_http_only_for_loopback_or_listed_hosts() -> None:
-    from modelseal.stores.registry import RegistryClient, RegistryUnavailable, Transport
+    from modelseal.net import TransportError
+    from modelseal.stores.registry import RegistryClient, Transport
 
     assert RegistryClient("registry.example").base_url() == "https://registry.example"
     assert RegistryClient("registry.example:5000").base_url() == "https://registry.example:5000"
@@ -214,5 +215,6 @@ def test_plain_http_only_for_loopback_or_listed_hosts() -> None:
     assert not client._plain_http_allowed("registry.example")
     assert client._plain_http_allowed("other.example")
     assert client._plain_http_allowed("127.0.0.1:5000") and client._plain_http_allowed("[::1]")
-    with pytest.raises(RegistryUnavailable, match="not https"):
-        client._follow("http://storage.example/blob", "https://registry.example", "acme/x")
+    with pytest.raises(TransportError, match="not https"):
+        client.session.check_redirect("http://storage.example/blob",
+                                      plain_http_allowed=client._plain_http_allowed)

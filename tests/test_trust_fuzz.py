@@ -848,19 +848,18 @@ API_ANSWERS = [[{"id": 1, "body": "<!-- modelseal-report -->\nok", "user": {"log
 @FUZZ
 @given(mutated_json(API_ANSWERS))
 def test_trust_fuzz_forge_api_answer(data: bytes) -> None:
-    from modelseal.forge.api import ApiClient
+    from modelseal.forge.api import parse_answer
 
-    client = ApiClient("http://127.0.0.1:9", {})
-    outcome(client._json, data)
-    outcome(client._json, data, strict=False)
+    outcome(parse_answer, data)
+    outcome(parse_answer, data, strict=False)
 
 
 @FUZZ
 @given(mutated_json(API_ANSWERS))
 def test_trust_fuzz_release_api_answer(data: bytes) -> None:
-    from modelseal.ci import publish
+    from modelseal.forge.api import parse_answer
 
-    outcome(publish._json, data)
+    outcome(parse_answer, data, strict=False)  # the release client reads answers so too
 
 
 # --- plain regressions for what the fuzzing found ------------------------------------------------
@@ -1031,12 +1030,11 @@ def test_trust_fuzz_regression_deep_report_and_relay(tmp_path: Path) -> None:
 
 
 def test_trust_fuzz_regression_deep_forge_answers() -> None:
-    from modelseal.ci import publish
-    from modelseal.forge.api import ApiClient
+    from modelseal.forge.api import parse_answer
 
-    _clean(ApiClient("http://127.0.0.1:9", {})._json, DEEP)
-    # the release client quotes a body it cannot parse as the forge's message
-    assert outcome(publish._json, DEEP) == {"message": DEEP[:300].decode()}
+    _clean(parse_answer, DEEP)
+    # an error answer it cannot parse is quoted as the forge's message (release client too)
+    assert outcome(parse_answer, DEEP, strict=False) == {"message": DEEP[:500].decode()}
 
 
 @pytest.mark.parametrize("text", [

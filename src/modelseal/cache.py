@@ -11,10 +11,8 @@ Used by `manifest` and `check` only; verification always hashes the bytes on dis
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,52 +30,10 @@ MAX_ENTRIES = 200_000
 _FORMAT_VERSION = 1
 
 
-def default_cache_dir(model: Path) -> Path:
-    """`modelseal/` in the git directory of the repository holding ``model``, else the
-    user's cache directory.
-
-    The repository is the one git itself finds starting *above* the model: a `.git`
-    file or directory inside a model (a downloaded model is untrusted) must never
-    choose where cached digests are read from, or a planted cache could make a changed
-    file look unchanged.
-    """
-    real = model.resolve()
-    git_dir = find_git_dir(real.parent, common=True)
-    if git_dir is not None and not git_dir.is_relative_to(real):
-        return git_dir / "modelseal"
-    return user_cache_dir()
-
-
-def find_git_dir(start: Path, *, common: bool = False) -> Path | None:
-    """The git directory of the repository holding the directory ``start``, as git
-    itself resolves it, or None outside one. ``common``: the directory shared by all
-    worktrees (`--git-common-dir`) rather than this worktree's own (`--git-dir`)."""
-    return _ask_git_dir(str(start.resolve()), "--git-common-dir" if common else "--git-dir")
-
-
-@functools.lru_cache(maxsize=64)
-def _ask_git_dir(start: str, option: str) -> Path | None:
-    # plain git, not GitPython: `check` must start fast (see tests/test_cli.py)
-    try:
-        done = subprocess.run(["git", "rev-parse", option], cwd=start,
-                              env=_absolute_git_env(), capture_output=True, text=True,
-                              timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None  # no git, or no such directory: the user cache is used
-    found = done.stdout.strip()
-    if done.returncode != 0 or not found:
-        return None
-    return (Path(start) / found).resolve()  # git prints it relative to ``start``
-
-
-def _absolute_git_env() -> dict[str, str]:
-    # inside a git hook GIT_DIR and friends may be relative to our working directory,
-    # while git runs elsewhere here
-    env = dict(os.environ)
-    for name in ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"):
-        if env.get(name) and not os.path.isabs(env[name]):
-            env[name] = os.path.abspath(env[name])
-    return env
+def default_cache_dir(git_dir: Path | None) -> Path:
+    """`modelseal/` in the repository's git directory (`gitrepo.git_dir_above`, which
+    never takes one inside the model), else the user's cache directory."""
+    return git_dir / "modelseal" if git_dir is not None else user_cache_dir()
 
 
 def user_cache_dir() -> Path:

@@ -273,9 +273,6 @@ class _Reader:
             raise self.fail(node, f"'{name}' must be one of {', '.join(choices)}, not {value!r}")
         return value
 
-    def strings(self, node: yaml.Node, name: str) -> tuple[str, ...]:
-        return tuple(self.string(item, name) for item in self.sequence(node, name))
-
 
 def _hash_options(
     reader: _Reader, node: yaml.Node | None, base: HashOptions, name: str

@@ -15,6 +15,7 @@ from modelseal import lfs
 from modelseal.cache import StatCache, default_cache_dir
 from modelseal.errors import EXIT_USAGE, ManifestFormatError, ModelsealError, warn
 from modelseal.fsio import atomic_write_text
+from modelseal.gitrepo import git_dir_above
 from modelseal.hashing import HashSpec, hash_entries
 from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
 from modelseal.progress import Progress, progress_wanted
@@ -125,7 +126,7 @@ def serialization_for(target: ModelTarget, listing: Listing) -> Serialization:
 
 def hash_listing(listing: Listing, spec: HashSpec, run: HashRun, *,
                  label: str) -> dict[str, list[bytes]]:
-    cache = StatCache(default_cache_dir(listing.root)) if run.use_cache else None
+    cache = StatCache(default_cache_dir(git_dir_above(listing.root))) if run.use_cache else None
     bar = None
     if progress_wanted(listing.total_size, run.progress):
         bar = Progress(f"hashing {label}", listing.total_size)

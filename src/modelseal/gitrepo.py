@@ -1,4 +1,6 @@
-"""Git: the repository root, staged and committed changes, LFS attributes, base..head.
+"""All git: the repository root and git directory, staged and committed changes, LFS
+attributes, base..head, and the commands CI runs (commit, push). No other module
+runs git.
 
 GitPython is used only through its command wrapper (``repo.git.*``), inside
 ``with Repo(...) as repo:`` so its helper processes are closed. Everything is asked
@@ -6,19 +8,23 @@ of git itself (``diff -z``, ``ls-files -s``, ``ls-tree -l``, ``check-attr``, the
 ``cat-file --batch`` process); GitPython's own index parser is never used, so split
 indexes, sparse checkouts and new index versions behave exactly as git says.
 
+GitPython is imported lazily: `check` asks git one question (where the git directory
+is, for the stat cache) and must start fast, so that one runs ``git rev-parse``
+directly (`git_dir`).
+
 Paths exchanged with git are repository-relative POSIX strings.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-from git import Repo
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING
 
 from modelseal import lfs
 from modelseal.errors import UsageError
@@ -26,12 +32,32 @@ from modelseal.manifest import Manifest, ManifestDiff, diff_manifests
 from modelseal.targets import ModelTarget
 from modelseal.walk import SINGLE_FILE_NAME
 
+if TYPE_CHECKING:
+    from git import Repo
+    from git.exc import GitCommandError
+
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 NULL_REVISION = "0" * 40
 
 
 class GitFailed(UsageError):
     """A git command failed (the message has git's own first line of complaint)."""
+
+
+def _command_error() -> type[GitCommandError]:
+    """GitPython's error for a failed command, imported when a command has run."""
+    from git.exc import GitCommandError
+
+    return GitCommandError
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """A git command's exit status and output, for callers that judge it themselves."""
+
+    status: int
+    stdout: str
+    stderr: str
 
 
 @dataclass(frozen=True)
@@ -54,9 +80,30 @@ class GitRepo:
         try:
             out: str = self._repo.git.execute(["git", "--literal-pathspecs", *args],
                                               strip_newline_in_stdout=False)
-        except GitCommandError as exc:
+        except _command_error() as exc:
             raise GitFailed(f"`git {args[0]}` failed in {self.root}: {_complaint(exc)}") from None
         return [item for item in out.split("\0") if item]
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None) -> GitResult:
+        """``git <args>`` as it is, its status and output returned (never raised on).
+
+        ``env`` is added to the environment (the push credentials travel there, never
+        on the command line).
+        """
+        status, out, err = self._repo.git.execute(
+            ["git", "--literal-pathspecs", *args], with_exceptions=False,
+            with_extended_output=True, env=dict(env) if env is not None else None)
+        return GitResult(int(status or 0), str(out), str(err))
+
+    def checked(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """``git <args>``'s output; GitFailed (with git's complaint) when it fails."""
+        done = self.run(*args, env=env)
+        if done.status != 0:
+            complaint = done.stderr.strip() or done.stdout.strip()
+            command = next((arg for arg in args if not arg.startswith("-") and "=" not in arg),
+                           "")
+            raise GitFailed(f"git {command} failed: {complaint}")
+        return done.stdout
 
     def relative(self, path: Path) -> str:
         """``path`` (absolute or relative to the cwd) as a repository-relative POSIX path."""
@@ -69,7 +116,7 @@ class GitRepo:
         """The commit ``revision`` names, or None when it does not exist."""
         try:
             out: str = self._repo.git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
-        except GitCommandError:
+        except _command_error():
             return None
         return out.strip() or None
 
@@ -95,20 +142,10 @@ class GitRepo:
     def merge_base(self, base: str, head: str) -> str:
         try:
             out: str = self._repo.git.merge_base(base, head)
-        except GitCommandError:
+        except _command_error():
             raise UsageError(f"no common ancestor of {base} and {head} (is the base "
                              "branch fetched? try `git fetch --unshallow`)") from None
         return out.strip()
-
-    def index_blobs(self, paths: Sequence[str]) -> dict[str, str]:
-        """Staged blob id of each path that is in the index (absent paths are left out)."""
-        if not paths:
-            return {}
-        blobs = {}
-        for line in self._lines("ls-files", "--stage", "-z", "--", *paths):
-            meta, _, path = line.partition("\t")
-            blobs[path] = meta.split()[1]
-        return blobs
 
     def unstaged(self, paths: Sequence[str]) -> list[str]:
         """Those of ``paths`` whose work-tree content is not what is staged (or untracked)."""
@@ -134,7 +171,7 @@ class GitRepo:
         """The content of ``path`` at ``revision``, or None when it is not there."""
         try:
             _, kind, _, data = self._repo.git.get_object_data(f"{revision}:{path}")
-        except (GitCommandError, ValueError):
+        except (_command_error(), ValueError):
             return None
         return data if kind in ("blob", b"blob") else None  # GitPython gives bytes here
 
@@ -209,6 +246,9 @@ def _changes(items: list[str]) -> list[Change]:
 @contextmanager
 def open_repo(start: Path) -> Iterator[GitRepo]:
     """The repository holding ``start``; UsageError when there is none."""
+    from git import Repo
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     try:
         with Repo(start, search_parent_directories=True) as repo:
             if repo.bare:
@@ -225,6 +265,61 @@ def find_repo_root(start: Path) -> Path | None:
             return repo.root
     except UsageError:
         return None
+
+
+def commit_exists(start: Path, revision: str) -> bool:
+    """Whether ``revision`` names a commit in the repository holding ``start``."""
+    try:
+        with open_repo(start) as repo:
+            return repo.resolve(revision) is not None
+    except UsageError:
+        return False
+
+
+def git_dir(start: Path, *, common: bool = False) -> Path | None:
+    """The git directory of the repository holding the directory ``start``, as git
+    itself resolves it, or None outside one. ``common``: the directory shared by all
+    worktrees (``--git-common-dir``) rather than this worktree's own (``--git-dir``)."""
+    return _ask_git_dir(str(start.resolve()), "--git-common-dir" if common else "--git-dir")
+
+
+def git_dir_above(model: Path) -> Path | None:
+    """The shared git directory of the repository holding ``model``, asked from
+    *above* it; None outside git or when that directory lies inside ``model``.
+
+    A `.git` file or directory inside a model (a downloaded model is untrusted) must
+    never be taken for the repository: it would choose where modelseal keeps state
+    such as the stat cache, and a planted cache could make a changed file look
+    unchanged.
+    """
+    real = model.resolve()
+    found = git_dir(real.parent, common=True)
+    return found if found is not None and not found.is_relative_to(real) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _ask_git_dir(start: str, option: str) -> Path | None:
+    # git itself, not GitPython: `check` must start fast (see tests/test_cli.py)
+    try:
+        done = subprocess.run(["git", "rev-parse", option], cwd=start,
+                              env=_absolute_git_env(), capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None  # no git, or no such directory
+    found = done.stdout.strip()
+    if done.returncode != 0 or not found:
+        return None
+    return (Path(start) / found).resolve()  # git prints it relative to ``start``
+
+
+def _absolute_git_env() -> dict[str, str]:
+    # inside a git hook GIT_DIR and friends may be relative to our working directory,
+    # while git runs elsewhere here
+    env = dict(os.environ)
+    for name in ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"):
+        if env.get(name) and not os.path.isabs(env[name]):
+            env[name] = os.path.abspath(env[name])
+    return env
 
 
 def relative_to_root(root: Path, path: Path) -> str:

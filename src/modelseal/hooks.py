@@ -31,7 +31,6 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from modelseal import console, lfs
-from modelseal.cache import find_git_dir
 from modelseal.cli import options as cli_options
 from modelseal.config import DEFAULT_LFS_WARN_SIZE, Config, HashOptions
 from modelseal.engine import HashRun, check_target, refresh_target
@@ -43,7 +42,14 @@ from modelseal.errors import (
     printable,
 )
 from modelseal.fsio import atomic_write_text, exclusive_lock
-from modelseal.gitrepo import GitRepo, model_relpath, open_repo, relative_to_root, touched_models
+from modelseal.gitrepo import (
+    GitRepo,
+    git_dir,
+    model_relpath,
+    open_repo,
+    relative_to_root,
+    touched_models,
+)
 from modelseal.progress import human_size
 from modelseal.targets import ModelTarget, load_nearest_config
 from modelseal.untrusted import loads_json
@@ -300,7 +306,7 @@ def open_context(files: Sequence[str], *, config_path: Path | None = None,
     """The repository, config and the models the files or the staged changes touch."""
     with contextlib.ExitStack() as stack:
         repo = (stack.enter_context(open_repo(Path.cwd()))
-                if find_git_dir(Path.cwd()) is not None else None)
+                if git_dir(Path.cwd()) is not None else None)
         root = repo.root if repo is not None else Path.cwd().resolve()
         config = load_nearest_config(Path.cwd(), config_path)
         configured = [ModelTarget(entry.path, entry.options)
@@ -376,11 +382,11 @@ def session(context: HookContext, hook: str) -> Iterator[set[str]]:
     record is read, used and written under an exclusive lock, so calls running in
     parallel never handle the same model twice.
     """
-    git_dir = find_git_dir(context.root) if context.repo is not None else None
-    if git_dir is None or os.environ.get("PRE_COMMIT") != "1":
+    found = git_dir(context.root) if context.repo is not None else None
+    if found is None or os.environ.get("PRE_COMMIT") != "1":
         yield set()
         return
-    directory = git_dir / "modelseal"
+    directory = found / "modelseal"
     directory.mkdir(parents=True, exist_ok=True)
     record = directory / f"hook-session-{hook}.json"
     with exclusive_lock(directory / f"hook-session-{hook}.lock"):

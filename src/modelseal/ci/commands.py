@@ -104,12 +104,6 @@ def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[st
             option("--output", str(output)), *path_args(inputs.paths)]
 
 
-def render_argv(report_json: Path, fmt: str, output: Path) -> list[str]:
-    """Render a saved JSON report in another format without hashing again."""
-    return ["report", option("--from-json", str(report_json)), "--format", fmt,
-            option("--output", str(output))]
-
-
 def comment_argv(report_json: Path, relay_dir: Path) -> list[str]:
     """Post or update the sticky comment; with a read-only token, leave it in ``relay_dir``."""
     return ["comment", "--github", option("--report", str(report_json)),

@@ -1,8 +1,9 @@
 """Publishing signatures: one commit pushed back to the branch, or release assets.
 
-The commit uses the git CLI with the job token sent as an HTTP header for the
-GitHub server only (the way actions/checkout does it), passed through git's
-``GIT_CONFIG_*`` environment so it never appears on a command line. Release assets
+The commit goes through `modelseal.gitrepo` (git's own commands), with the job token
+sent as an HTTP header for the GitHub server only (the way actions/checkout does it),
+passed through git's ``GIT_CONFIG_*`` environment so it never appears on a command
+line. Release assets
 go to the upload URL from the release event with the REST API.
 """
 
@@ -10,25 +11,20 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import Message
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import PurePosixPath
 from urllib.parse import quote, urlsplit
 
-from modelseal import __version__
 from modelseal.ci.runner import Context
 from modelseal.errors import CheckFailed, UsageError
-from modelseal.untrusted import loads_json
+from modelseal.forge import github
+from modelseal.forge.api import ForgeError, Response
+from modelseal.gitrepo import GitFailed, GitRepo, open_repo
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 SKIP_CI = "[skip ci]"
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
 TIMEOUT = 60.0
 
 
@@ -41,16 +37,7 @@ def commit_message(models: Sequence[str]) -> str:
     return f"Sign {'model' if len(models) == 1 else 'models'}: {names} {SKIP_CI}"
 
 
-def _git(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env=dict(env) if env is not None else None, check=False)
-    if check and proc.returncode != 0:
-        raise CheckFailed(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
-def auth_env(ctx: Context, token: str, cwd: Path) -> dict[str, str]:
+def auth_env(ctx: Context, token: str, repo: GitRepo) -> dict[str, str]:
     """The environment for ``git push``: the token as an extra header for the server.
 
     Nothing is added when the checkout kept its own credentials (``persist-credentials``),
@@ -58,7 +45,7 @@ def auth_env(ctx: Context, token: str, cwd: Path) -> dict[str, str]:
     """
     env = dict(os.environ)
     key = f"http.{ctx.server_url}/.extraheader"
-    if not token or _git(["config", "--get-all", key], cwd, check=False).stdout.strip():
+    if not token or repo.run("config", "--get-all", key).stdout.strip():
         return env
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
@@ -87,21 +74,31 @@ def commit_signatures(signatures: Sequence[str], models: Sequence[str], ctx: Con
                       token: str) -> Pushed | None:
     """Commit ``signatures`` (paths in the workspace) and push; None if nothing changed."""
     branch = require_branch(ctx)
-    cwd = ctx.workspace
-    _git(["add", "--", *signatures], cwd)
-    if _git(["diff", "--cached", "--quiet", "--", *signatures], cwd, check=False).returncode == 0:
-        return None
-    identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
-    _git([*identity, "commit", "--quiet", "--no-verify", "-m", commit_message(models), "--",
-          *signatures], cwd)
-    sha = _git(["rev-parse", "HEAD"], cwd).stdout.strip()
-    push = _git(["push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], cwd,
-                auth_env(ctx, token, cwd), check=False)
-    if push.returncode != 0:
+    with open_repo(ctx.workspace) as repo:
+        try:
+            sha = _commit(repo, signatures, models)
+        except GitFailed as error:
+            raise CheckFailed(str(error)) from None
+        if sha is None:
+            return None
+        push = repo.run("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}",
+                        env=auth_env(ctx, token, repo))
+    if push.status != 0:
         raise CheckFailed(f"could not push the signature commit to {branch}: "
                           f"{push.stderr.strip()} (the job needs `permissions: contents: "
                           "write`; if the branch moved meanwhile, re-run the job)")
     return Pushed(sha, branch)
+
+
+def _commit(repo: GitRepo, signatures: Sequence[str], models: Sequence[str]) -> str | None:
+    """Commit the signatures as the Actions bot; None when they did not change."""
+    repo.checked("add", "--", *signatures)
+    if repo.run("diff", "--cached", "--quiet", "--", *signatures).status == 0:
+        return None
+    identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
+    repo.checked(*identity, "commit", "--quiet", "--no-verify", "-m", commit_message(models),
+                 "--", *signatures)
+    return repo.checked("rev-parse", "HEAD").strip()
 
 
 # --- release assets ----------------------------------------------------------------
@@ -116,59 +113,38 @@ def asset_name(signature: str) -> str:
     return "-".join(path.parts)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
-                         headers: Message, newurl: str) -> None:
-        return None  # a redirect could carry the token elsewhere
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    data: Any
-
-
 class ReleaseClient:
-    """The few REST calls release assets need, with the token for GitHub's hosts only."""
+    """The few REST calls release assets need: the API and the uploads host, each its
+    own pinned client (`modelseal.net`), so the token goes to those two origins only."""
 
-    def __init__(self, ctx: Context, token: str) -> None:
+    def __init__(self, ctx: Context, token: str, upload_url: str) -> None:
         if not token:
             raise UsageError("input release needs the job token (github-token) with "
                              "`permissions: contents: write`")
-        self._token = token
-        self._ctx = ctx
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        uploads = urlsplit(upload_url)
+        if uploads.scheme not in ("https", "http") or not uploads.netloc:
+            raise UsageError(f"refusing a non-HTTP URL from the event payload: {upload_url}")
+        if uploads.scheme == "http" and urlsplit(ctx.api_url).scheme == "https":
+            raise UsageError(f"refusing to send the token over plain HTTP to {upload_url} "
+                             f"(the API at {ctx.api_url} uses https)")
+        self.api = github.client(ctx.api_url, token, timeout=TIMEOUT)
+        self.uploads = github.client(f"{uploads.scheme}://{uploads.netloc}", token,
+                                     timeout=TIMEOUT)
 
-    def call(self, method: str, url: str, body: bytes | None = None,
-             content_type: str = "application/json") -> Answer:
-        if urlsplit(url).scheme not in ("https", "http"):
-            raise UsageError(f"refusing a non-HTTP URL from the event payload: {url}")
-        headers = {"Authorization": f"Bearer {self._token}",
-                   "Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28",
-                   "User-Agent": f"modelseal/{__version__}"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    def call(self, method: str, url: str, body: bytes | None = None) -> Response:
+        client = self.uploads if self.uploads.base_url == _origin(url) else self.api
         try:
-            with self._opener.open(request, timeout=TIMEOUT) as reply:
-                return Answer(reply.status, _json(reply.read(MAX_ANSWER_BYTES)))
-        except urllib.error.HTTPError as error:
-            with error:
-                return Answer(error.code, _json(error.read(MAX_ANSWER_BYTES)))
-        except (urllib.error.URLError, OSError) as error:
-            raise CheckFailed(f"{method} {url} failed: {getattr(error, 'reason', error)}")\
-                from None
+            return client.request(method, url, raw=body)
+        except ForgeError as error:
+            raise CheckFailed(str(error)) from None
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return loads_json(raw) if raw.strip() else None
-    except ValueError:
-        return {"message": raw[:300].decode("utf-8", "replace")}
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
-def _failure(method: str, url: str, answer: Answer) -> CheckFailed:
+def _failure(method: str, url: str, answer: Response) -> CheckFailed:
     message = answer.data.get("message") if isinstance(answer.data, dict) else None
     hint = " (the job needs `permissions: contents: write`)" if answer.status in (403, 404) \
         else ""
@@ -189,7 +165,7 @@ def _release_ids(ctx: Context) -> tuple[int, str]:
 def attach_to_release(signatures: Sequence[str], ctx: Context, token: str) -> list[str]:
     """Upload each signature as a release asset, replacing one of the same name."""
     release_id, upload_url = _release_ids(ctx)
-    client = ReleaseClient(ctx, token)
+    client = ReleaseClient(ctx, token, upload_url)
     owner, _, name = ctx.repository.partition("/")
     repo = f"{ctx.api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
     listing = f"{repo}/releases/{release_id}/assets?per_page=100"
@@ -208,7 +184,7 @@ def attach_to_release(signatures: Sequence[str], ctx: Context, token: str) -> li
                 raise _failure("DELETE", url, gone)
         url = f"{upload_url}?name={quote(asset, safe='')}"
         data = (ctx.workspace / signature).read_bytes()
-        done = client.call("POST", url, data, "application/json")
+        done = client.call("POST", url, data)
         if done.status != 201:
             raise _failure("POST", url, done)
         link = done.data.get("browser_download_url") if isinstance(done.data, dict) else None

@@ -41,15 +41,6 @@ def annotate(level: str, message: str, *, title: str | None = None) -> None:
     print(f"::{level}{props}::{_escape_data(message)}", flush=True)
 
 
-def log_group(title: str) -> None:
-    """Start a collapsible group in the step log (ended by `end_group`)."""
-    print(f"::group::{_escape_data(title)}", flush=True)
-
-
-def end_group() -> None:
-    print("::endgroup::", flush=True)
-
-
 def format_output(name: str, value: str) -> str:
     """One ``$GITHUB_OUTPUT`` record; the random delimiter cannot occur in ``value``.
 

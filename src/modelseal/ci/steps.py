@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from modelseal.errors import (
     UsageError,
     printable,
 )
+from modelseal.gitrepo import commit_exists
 from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.words import plural
 
@@ -256,12 +256,6 @@ def sign_summary(statuses: list[ModelStatus], pending: list[ModelStatus],
 # --- verify and report -------------------------------------------------------------
 
 
-def commit_exists(revision: str, cwd: Path) -> bool:
-    proc = subprocess.run(["git", "cat-file", "-e", f"{revision}^{{commit}}"], cwd=cwd,
-                          capture_output=True, check=False)
-    return proc.returncode == 0
-
-
 def base_revision(step: Step) -> str | None:
     """What the pull request (or push) is compared against, when it is in the checkout.
 
@@ -270,7 +264,7 @@ def base_revision(step: Step) -> str | None:
     warning (the head's own config must not stand in for it).
     """
     base = step.inputs.base or step.ctx.base_sha
-    if base and not commit_exists(base, step.ctx.workspace):
+    if base and not commit_exists(step.ctx.workspace, base):
         if step.ctx.is_pull_request:
             raise UsageError(f"the pull request's base commit {base} is not in the checkout: "
                              "the signer policy and the models to check are read from it. "

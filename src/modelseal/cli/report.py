@@ -18,13 +18,13 @@ from modelseal.app import policies, selection
 from modelseal.cli import options
 from modelseal.cli import registry as cli_registry
 from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
+from modelseal.forge.forges import add_forge_options, get_forge
 from modelseal.untrusted import UnsafeFile, UnsafeJson, loads_json, read_regular_file
 
 if TYPE_CHECKING:
     from modelseal.config import Config
     from modelseal.forge.env import GitHubContext
     from modelseal.forge.github import PullRequestComments
-    from modelseal.forge.gitlab import MergeRequestNotes
     from modelseal.report.model import Report, UntrackedWeights
     from modelseal.targets import ModelTarget
 
@@ -70,13 +70,7 @@ def _configure_report(report: argparse.ArgumentParser) -> None:
 
 def _configure_comment(comment: argparse.ArgumentParser) -> None:
     options.runs(comment, run_comment, _COMMENT_EXAMPLES)
-    forge = comment.add_mutually_exclusive_group(required=True)
-    forge.add_argument("--github", dest="forge", action="store_const", const="github",
-                       help="pull request comment (GITHUB_TOKEN, GITHUB_REPOSITORY, "
-                            "GITHUB_EVENT_PATH, GITHUB_API_URL)")
-    forge.add_argument("--gitlab", dest="forge", action="store_const", const="gitlab",
-                       help="merge request note (CI_API_V4_URL, CI_PROJECT_ID, "
-                            "CI_MERGE_REQUEST_IID, MODELSEAL_GITLAB_TOKEN)")
+    add_forge_options(comment)
     _add_comment_options(comment)
     _add_report_inputs(comment)
 
@@ -327,14 +321,14 @@ def run_comment(args: argparse.Namespace) -> int:
 
     check_report_id(args.report_id)
     if args.relay is not None:
-        if args.forge != "github":
+        if not get_forge(args.forge).relays:
             raise UsageError("--relay is for GitHub workflow_run jobs (use it with --github)")
         return _post_relayed(args)
     report, body = _comment_body(args)
-    if args.forge == "github":
+    if get_forge(args.forge).relays:
         _post_github(args, body, report)
     else:
-        _post_gitlab(args, body)
+        _post_thread(args, body)
     return EXIT_OK  # the models' verdict is `report`'s and `verify`'s exit status
 
 
@@ -342,28 +336,16 @@ def _comment_body(args: argparse.Namespace) -> tuple[Report | None, str]:
     """The report (None for a markdown file) and the body to post."""
     from modelseal.report.render import render
 
-    fmt = "markdown" if args.forge == "github" else "gitlab"
+    fmt = get_forge(args.forge).comment_format
     if args.report_file is None:
         if args.base is None:
-            args.base = _ci_base(args.forge)
+            args.base = get_forge(args.forge).api().base_revision(os.environ)
         built = build_from_args(args)
         return built, render(built, fmt, template=args.template)
     loaded = load_report_file(args.report_file, args.report_id)
     if loaded is None:
         return None, _markdown_file_body(args.report_file, args.report_id, fmt)
     return loaded, render(loaded, fmt, template=args.template)
-
-
-def _ci_base(forge: str) -> str | None:
-    """The pull request's base commit, when the CI environment says."""
-    if forge == "gitlab":
-        return os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
-    from modelseal.forge.env import read_event
-
-    pull = read_event(os.environ.get("GITHUB_EVENT_PATH")).get("pull_request")
-    base = pull.get("base") if isinstance(pull, dict) else None
-    sha = base.get("sha") if isinstance(base, dict) else None
-    return sha if isinstance(sha, str) else None
 
 
 MAX_REPORT_FILE = 64 * 1024 * 1024
@@ -543,19 +525,13 @@ def _relay_meta(folder: Path) -> dict[str, Any]:
     return data
 
 
-def _post_gitlab(args: argparse.Namespace, body: str) -> None:
-    from modelseal.forge import env, gitlab, sticky
+def _post_thread(args: argparse.Namespace, body: str) -> None:
+    from modelseal.forge import sticky
 
+    forge = get_forge(args.forge)
+    thread = forge.api().comment_thread(args.pr, dry_run=args.dry_run)
     if args.dry_run:
-        defaults = {"CI_API_V4_URL": "https://gitlab.example.com/api/v4",
-                    "CI_PROJECT_ID": "PROJECT_ID", "CI_MERGE_REQUEST_IID": "0"}
-        context = env.gitlab_context({**defaults, **os.environ}, args.pr)
-        notes = gitlab.MergeRequestNotes(gitlab.client(context.api_url, "dry-run"),
-                                         context.project, context.iid)
-        _dry_run(notes.planned_calls(), body)
+        _dry_run(thread.planned_calls(), body)
         return
-    context = env.gitlab_context(iid=args.pr)
-    thread: MergeRequestNotes = gitlab.MergeRequestNotes(
-        gitlab.client(context.api_url, context.require_token()), context.project, context.iid)
     posted = sticky.upsert(thread, body, args.report_id, args.author)
-    _say_posted(posted.action, "note", None)
+    _say_posted(posted.action, forge.comment_noun, posted.comment.url)

@@ -1,1 +1,2 @@
-"""Code forges: CI environment detection and the GitHub/GitLab comment APIs."""
+"""Code forges: the registry of forges (`forges`), their comment APIs over the one HTTP
+client (`modelseal.net`), sticky comments, and the CI environment."""

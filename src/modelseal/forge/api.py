@@ -1,6 +1,6 @@
-"""A small JSON-over-HTTPS client for forge APIs (stdlib urllib only).
+"""JSON calls to a forge's REST API, over the one HTTP client (`modelseal.net`).
 
-It sends the token only to the API's own origin: redirects are refused and a
+The token goes only to the API's own origin: redirects come back as answers and a
 pagination link to another origin is an error. Every message it produces has the
 token replaced by ``***``, so nothing it raises or logs can leak it.
 """
@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin
 
-from modelseal import __version__
+from modelseal import net
 from modelseal.errors import EXIT_FAILED, ModelsealError
 from modelseal.untrusted import loads_json
 
@@ -40,86 +37,80 @@ class ForgeError(ModelsealError):
 @dataclass(frozen=True)
 class Response:
     status: int
-    headers: Message
+    headers: Mapping[str, str]
     data: Any
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Never follow a redirect: it could carry the token to another host."""
-
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
-                         headers: Message, newurl: str) -> None:
-        return None
-
-
-def next_link(headers: Message) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header, if any."""
-    for value in headers.get_all("Link") or []:
+def next_link(headers: Mapping[str, str]) -> str | None:
+    """The ``rel="next"`` URL of the ``Link`` header(s), if any."""
+    many = getattr(headers, "get_all", None)  # an email Message keeps repeats apart
+    values = (many("Link") or []) if many is not None else [headers.get("Link") or ""]
+    for value in values:
         for url, rel in _LINK.findall(value):
             if "next" in rel.split():
                 return str(url)
     return None
 
 
+def parse_answer(raw: bytes, *, strict: bool = True, where: str = "the forge") -> Any:
+    """A forge's JSON answer (untrusted: depth-checked); an error's text as its message."""
+    if not raw.strip():
+        return None
+    try:
+        return loads_json(raw)
+    except ValueError:
+        if strict:
+            raise ForgeError(f"response from {where} is not JSON") from None
+        return {"message": raw[:500].decode("utf-8", "replace")}
+
+
 class ApiClient:
     """JSON requests to one API base URL with fixed auth headers."""
 
     def __init__(self, base_url: str, auth_headers: Mapping[str, str], *,
-                 secrets: tuple[str, ...] = (), timeout: float = DEFAULT_TIMEOUT) -> None:
+                 secrets: tuple[str, ...] = (), timeout: float = DEFAULT_TIMEOUT,
+                 headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._auth = dict(auth_headers)
-        self._secrets = tuple(secret for secret in secrets if secret)
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect())
-        origin = urlsplit(self.base_url)
-        if origin.scheme not in ("https", "http") or not origin.netloc:
-            raise ForgeError(f"API URL {self.redact(base_url)!r} is not an http(s) URL")
-        self._origin = (origin.scheme, origin.netloc)
+        try:
+            self._session = net.Session(self.base_url, credentials=auth_headers,
+                                        headers={"Accept": "application/json", **(headers or {})},
+                                        secrets=secrets,
+                                        timeouts=net.Timeouts.of(timeout))
+        except ValueError:
+            raise ForgeError(f"API URL {net.redact(base_url, secrets)!r} is not an http(s) "
+                             "URL") from None
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._session.redact(text)
 
     def url(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
         url = path if path.startswith(("https://", "http://")) else self.base_url + path
         return f"{url}?{urlencode(params)}" if params else url
 
-    def request(self, method: str, url: str, body: Any = None) -> Response:
-        """One call; HTTP errors come back as a Response, transport errors raise."""
-        if (urlsplit(url).scheme, urlsplit(url).netloc) != self._origin:
-            raise ForgeError(f"refusing to send the token to {self.redact(url)} "
-                             f"(not the API at {self.base_url})")
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Accept": "application/json", "User-Agent": f"modelseal/{__version__}",
-                   **self._auth}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        try:
-            with self._opener.open(request, timeout=self.timeout) as reply:
-                return Response(reply.status, reply.headers, self._json(reply.read(
-                    MAX_RESPONSE_BYTES + 1)))
-        except urllib.error.HTTPError as error:
-            with error:
-                raw = error.read(MAX_RESPONSE_BYTES + 1)
-            return Response(error.code, error.headers, self._json(raw, strict=False))
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise ForgeError(self.redact(f"{method} {url} failed: {reason}")) from None
+    def request(self, method: str, url: str, body: Any = None, *,
+                raw: bytes | None = None, content_type: str = "application/json"
+                ) -> Response:
+        """One call; HTTP errors come back as a Response, transport errors raise.
 
-    def _json(self, raw: bytes, *, strict: bool = True) -> Any:
-        if len(raw) > MAX_RESPONSE_BYTES:
-            raise ForgeError(f"response from {self.base_url} is larger than "
-                             f"{MAX_RESPONSE_BYTES} bytes")
-        if not raw.strip():
-            return None
+        ``body`` is sent as JSON, ``raw`` as it is (a release asset).
+        """
+        data = raw if raw is not None else (
+            None if body is None else json.dumps(body).encode("utf-8"))
+        headers = {"Content-Type": content_type} if data is not None else {}
         try:
-            return loads_json(raw)  # an API answer is untrusted: depth-checked
-        except ValueError:
-            if strict:
-                raise ForgeError(f"response from {self.base_url} is not JSON") from None
-            return {"message": raw[:500].decode("utf-8", "replace")}
+            with self._session.send(method, url, headers=headers, data=data) as reply:
+                content = self._session.read(reply, MAX_RESPONSE_BYTES,
+                                             f"response from {self.base_url}")
+                ok = 200 <= reply.status_code < 300
+                return Response(reply.status_code, reply.headers,
+                                parse_answer(content, strict=ok, where=self.base_url))
+        except net.TransportError as error:
+            if error.kind == "origin":
+                raise ForgeError(self.redact(f"refusing to send the token to {url} "
+                                             f"(not the API at {self.base_url})")) from None
+            if error.kind in ("large", "slow"):
+                raise ForgeError(str(error)) from None
+            raise ForgeError(self.redact(f"{method} {url} failed: {error.reason}")) from None
 
     def paginate(self, path: str, params: Mapping[str, str | int]) -> Iterator[Any]:
         """Items of a list endpoint, following ``Link: rel=next`` or ``X-Next-Page``."""

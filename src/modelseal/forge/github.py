@@ -3,14 +3,17 @@ token comments as."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from modelseal.forge.api import ApiClient, ForgeError, Response
+from modelseal.forge import env
+from modelseal.forge.api import DEFAULT_TIMEOUT, ApiClient, ForgeError, Response
 from modelseal.forge.sticky import Comment
 
 API_VERSION = "2022-11-28"
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 PER_PAGE = 100
 # The Actions GITHUB_TOKEN is an installation token of the GitHub Actions app: its
 # comments are by this bot, and GET /user refuses it (403, "Resource not accessible
@@ -23,10 +26,8 @@ class ReadOnlyToken(ForgeError):
 
 
 def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-               "X-GitHub-Api-Version": API_VERSION}
-    extra = {} if timeout is None else {"timeout": timeout}
-    return ApiClient(api_url, headers, secrets=(token,), **extra)
+    return ApiClient(api_url, {"Authorization": f"Bearer {token}"}, secrets=(token,),
+                     headers=HEADERS, timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def _comment(data: Any) -> Comment:
@@ -128,3 +129,25 @@ class PullRequestComments:
                 "comment by that author that starts with the report marker",
                 f"PATCH {self.api.url(self.comment_path('{comment_id}'))} if one is found",
                 f"POST {self.api.url(self.list_path)} otherwise"]
+
+
+# --- the forge's hook-ins (see forge/forges.py) -------------------------------------------
+
+
+def comment_thread(pr: int | None, *, dry_run: bool = False) -> PullRequestComments:
+    """The pull request's comments, from GITHUB_* (placeholders for a dry run)."""
+    if dry_run:
+        context = env.github_context({"GITHUB_REPOSITORY": "OWNER/REPO", **os.environ}, pr)
+        return PullRequestComments(client(context.api_url, "dry-run"), context.repository,
+                                   context.number or 0)
+    context = env.github_context(number=pr)
+    return PullRequestComments(client(context.api_url, context.require_token()),
+                               context.repository, context.require_number())
+
+
+def base_revision(environ: Mapping[str, str]) -> str | None:
+    """The pull request's base commit, from the event payload."""
+    pull = env.read_event(environ.get("GITHUB_EVENT_PATH")).get("pull_request")
+    base = pull.get("base") if isinstance(pull, dict) else None
+    sha = base.get("sha") if isinstance(base, dict) else None
+    return sha if isinstance(sha, str) else None

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from modelseal.forge.api import ApiClient, ForgeError
+from modelseal.forge import env
+from modelseal.forge.api import DEFAULT_TIMEOUT, ApiClient, ForgeError
 from modelseal.forge.sticky import Comment
 
 PER_PAGE = 100
 
 
 def client(api_url: str, token: str, *, timeout: float | None = None) -> ApiClient:
-    extra = {} if timeout is None else {"timeout": timeout}
-    return ApiClient(api_url, {"PRIVATE-TOKEN": token}, secrets=(token,), **extra)
+    return ApiClient(api_url, {"PRIVATE-TOKEN": token}, secrets=(token,),
+                     timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def _note(data: Any) -> Comment:
@@ -87,3 +89,24 @@ class MergeRequestNotes:
                 "note by that user that starts with the report marker",
                 f"PUT {self.api.url(self.note_path('{note_id}'))} if one is found",
                 f"POST {self.api.url(self.list_path)} otherwise"]
+
+
+# --- the forge's hook-ins (see forge/forges.py) -------------------------------------------
+
+
+def comment_thread(pr: int | None, *, dry_run: bool = False) -> MergeRequestNotes:
+    """The merge request's notes, from the CI/CD variables (placeholders for a dry run)."""
+    if dry_run:
+        defaults = {"CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+                    "CI_PROJECT_ID": "PROJECT_ID", "CI_MERGE_REQUEST_IID": "0"}
+        context = env.gitlab_context({**defaults, **os.environ}, pr)
+        return MergeRequestNotes(client(context.api_url, "dry-run"), context.project,
+                                 context.iid)
+    context = env.gitlab_context(iid=pr)
+    return MergeRequestNotes(client(context.api_url, context.require_token()),
+                             context.project, context.iid)
+
+
+def base_revision(environ: Mapping[str, str]) -> str | None:
+    """The merge request's diff base, from the CI/CD variables."""
+    return environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None

@@ -40,6 +40,10 @@ class CommentThread(Protocol):
         """Who comments with the token in use (the forge's login or username)."""
         ...
 
+    def planned_calls(self) -> list[str]:
+        """What `upsert` would call, for --dry-run."""
+        ...
+
 
 @dataclass(frozen=True)
 class Posted:

@@ -12,7 +12,6 @@ and compared with the signature.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,15 +304,6 @@ def layer_path(layer: dict[str, Any], where: str) -> str | None:
         if key in annotations:
             return safe_name(annotations[key], f"{where}: annotation {key}")
     return None
-
-
-def blob_sha256(path: Path) -> str:
-    """``sha256:<hex>`` of a file, streamed (for building descriptors)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A small OCI distribution client on `requests`: pinned, bounded, digest-checked.
+"""A small OCI distribution client: pinned, bounded, digest-checked.
 
 Everything a registry returns is untrusted. Manifests, indexes and bundles are read
 up to the size their descriptor advertises and never past a fixed maximum; every
@@ -10,7 +10,8 @@ only for loopback hosts or hosts the user lists as insecure, and there only when
 server does not speak TLS at all (a certificate failure is never downgraded). Auth:
 the distribution token flow (a ``Bearer`` challenge's realm), or ``Basic``; with
 credentials from the Docker config. Blob redirects are followed, but the registry's
-credentials go only to the registry's own origin.
+credentials go only to the registry's own origin (the rules of `modelseal.net`, the
+one HTTP client, which every request here goes through).
 
 The `oras` package was considered and is used by the tests as an independent
 producer; it is not used here because its reads are unbounded (`response.json()`),
@@ -29,9 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
-
-from modelseal import __version__
+from modelseal import net
 from modelseal.stores.common import MAX_INDEX_BYTES, StoreNotFound, loads, parse_digest
 from modelseal.stores.ociref import is_loopback
 from modelseal.stores.registry_auth import (
@@ -41,7 +40,7 @@ from modelseal.stores.registry_auth import (
     credentials_for,
     parse_challenge,
 )
-from modelseal.stores.registry_blob import CheckedBlob, pieces, reason
+from modelseal.stores.registry_blob import CheckedBlob
 from modelseal.stores.registry_blob import RegistryError as RegistryError
 from modelseal.stores.registry_blob import RegistryUnavailable as RegistryUnavailable
 from modelseal.stores.registry_blob import drain as drain
@@ -55,9 +54,7 @@ MANIFEST_ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LI
 MAX_MANIFEST_BYTES = MAX_INDEX_BYTES  # 4 MiB, the cap registries put on manifests
 MAX_TOKEN_BYTES = 64 * 1024
 MAX_ERROR_BYTES = 16 * 1024
-MAX_REDIRECTS = 5
 _CHUNK = 1024 * 1024
-_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class RegistryNotFound(StoreNotFound):
@@ -98,11 +95,6 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _no_netrc(request: Any) -> Any:
-    """Session auth that adds nothing: stops requests reading ~/.netrc for any host."""
-    return request
-
-
 @dataclass
 class _AuthState:
     basic: str | None = None
@@ -118,78 +110,74 @@ class RegistryClient:
         self.transport = transport or Transport()
         self.bytes_fetched = 0
         self._credentials = credentials
-        self._scheme: str | None = None
+        self._session: net.Session | None = None
         self._auth = _AuthState()
-        self.session = requests.Session()
-        self.session.auth = _no_netrc
-        self.session.headers["User-Agent"] = f"modelseal/{__version__}"
 
     # -- transport --------------------------------------------------------------------
 
-    @property
-    def _verify(self) -> str | bool:
-        return str(self.transport.ca_file) if self.transport.ca_file else True
+    def _new_session(self, origin: str, secrets: tuple[str, ...] = ()) -> net.Session:
+        return net.Session(origin, timeouts=net.Timeouts.of(self.transport.timeout),
+                           ca_file=self.transport.ca_file, secrets=secrets)
 
     def _plain_http_allowed(self, host: str) -> bool:
         hostname = urlsplit(f"//{host}").hostname or host
         return is_loopback(hostname) or host in self.transport.insecure_hosts or \
             hostname in self.transport.insecure_hosts
 
+    @property
+    def session(self) -> net.Session:
+        """The session pinned to the registry's origin (its scheme chosen on first use)."""
+        if self._session is None:
+            self._session = self._new_session(f"{self._choose_scheme()}://{self.host}")
+        return self._session
+
     def base_url(self) -> str:
-        if self._scheme is None:
-            self._scheme = self._choose_scheme()
-        return f"{self._scheme}://{self.host}"
+        return self.session.origin
 
     def _choose_scheme(self) -> str:
         if not self._plain_http_allowed(self.host):
             return "https"
+        probe = self._new_session(f"https://{self.host}")
         try:
-            self.session.get(f"https://{self.host}/v2/", verify=self._verify,
-                             timeout=self.transport.timeout, allow_redirects=False).close()
-        except requests.exceptions.SSLError as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "hostname" in str(exc).lower():
+            probe.send("GET", f"https://{self.host}/v2/").close()
+        except net.TransportError as exc:
+            if exc.kind == "certificate":
                 raise RegistryUnavailable(
-                    f"TLS: the certificate of {self.host} is not trusted ({reason(exc)}); "
+                    f"TLS: the certificate of {self.host} is not trusted ({exc.reason}); "
                     "pass --ca-file with its CA") from None
-            return "http"  # the server speaks plain HTTP; allowed for this host
-        except requests.exceptions.ConnectionError as exc:
+            if exc.kind == "tls":
+                return "http"  # the server speaks plain HTTP; allowed for this host
             raise RegistryUnavailable(f"cannot connect to registry {self.host}: "
-                                      f"{reason(exc)}") from None
+                                      f"{exc.reason}") from None
         return "https"
 
-    def _raw(self, method: str, url: str, headers: dict[str, str], *, data: Any = None,
-             stream: bool = False, params: dict[str, str] | None = None) -> requests.Response:
+    def _raw(self, session: net.Session, method: str, url: str, *,
+             headers: dict[str, str] | None = None, credentials: dict[str, str] | None = None,
+             data: Any = None, params: dict[str, str] | None = None) -> net.Response:
         try:
-            return self.session.request(method, url, headers=headers, data=data, params=params,
-                                        stream=stream, verify=self._verify,
-                                        timeout=self.transport.timeout, allow_redirects=False)
-        except requests.exceptions.SSLError as exc:
-            raise RegistryUnavailable(f"TLS: cannot talk to {urlsplit(url).netloc} securely "
-                                      f"({reason(exc)}); pass --ca-file for a private CA"
-                                      ) from None
-        except requests.exceptions.RequestException as exc:
-            raise RegistryUnavailable(f"cannot reach registry {urlsplit(url).netloc}: "
-                                      f"{reason(exc)}") from None
+            return session.send(method, url, headers=headers, credentials=credentials,
+                                data=data, params=params)
+        except net.TransportError as exc:
+            raise _unavailable(exc, url) from None
 
     # -- auth -------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, scope: str, *, headers: dict[str, str] | None = None,
-              data: Any = None, stream: bool = False, params: dict[str, str] | None = None
-              ) -> requests.Response:
+              data: Any = None, params: dict[str, str] | None = None) -> net.Response:
         url = path if path.startswith(("http://", "https://")) else self.base_url() + path
-        headers = dict(headers or {})
         known = self._auth.tokens.get(scope) or self._auth.basic
-        if known:
-            headers["Authorization"] = known
-        response = self._raw(method, url, headers, data=data, stream=stream, params=params)
+        auth = {"Authorization": known} if known else None
+        response = self._raw(self.session, method, url, headers=headers, credentials=auth,
+                             data=data, params=params)
         if response.status_code != 401:
             return response
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         response.close()
-        headers["Authorization"] = self._answer(challenge, scope, refused=bool(known))
+        auth = {"Authorization": self._answer(challenge, scope, refused=bool(known))}
         if hasattr(data, "seek"):
             data.seek(0)
-        response = self._raw(method, url, headers, data=data, stream=stream, params=params)
+        response = self._raw(self.session, method, url, headers=headers, credentials=auth,
+                             data=data, params=params)
         if response.status_code == 401:
             response.close()
             if challenge.scheme == "basic":
@@ -225,21 +213,24 @@ class RegistryClient:
     def _token(self, challenge: Challenge, scope: str, credentials: Credentials | None) -> str:
         realm = challenge.params.get("realm", "")
         parts = urlsplit(realm)
-        if parts.scheme not in ("https", "http") or not parts.netloc or \
+        if parts.scheme not in ("https", "http") or not parts.netloc or "@" in parts.netloc or \
                 (parts.scheme == "http" and not self._plain_http_allowed(parts.netloc)):
             raise RegistryAuthError(f"auth: {self.host}'s token realm {realm!r} is not an "
                                     "https URL; refusing to send credentials there")
         params = {"scope": scope}
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]
-        if credentials is not None and credentials.identity_token:
+        refresh = credentials.identity_token if credentials is not None else None
+        # the token service is its own origin: a session of its own, pinned to it
+        service = self._new_session(realm, secrets=(refresh,) if refresh else ())
+        if credentials is not None and refresh:
             # OAuth2 refresh-token grant, as the distribution token spec describes it
             form = {**params, "grant_type": "refresh_token", "client_id": "modelseal",
-                    "refresh_token": credentials.identity_token}
-            response = self._raw("POST", realm, {}, data=form, stream=True)
+                    "refresh_token": refresh}
+            response = self._raw(service, "POST", realm, data=form)
         else:
-            headers = {"Authorization": credentials.basic_header()} if credentials else {}
-            response = self._raw("GET", realm, headers, params=params, stream=True)
+            auth = {"Authorization": credentials.basic_header()} if credentials else None
+            response = self._raw(service, "GET", realm, credentials=auth, params=params)
         with response:
             if response.status_code in (401, 403):
                 who = "the credentials" if credentials else "anonymous access"
@@ -249,7 +240,7 @@ class RegistryClient:
             if response.status_code != 200:
                 raise RegistryAuthError(f"auth: the token service {parts.netloc} answered HTTP "
                                         f"{response.status_code}")
-            body = self._read_bounded(response, MAX_TOKEN_BYTES, "token response")
+            body = self._read_bounded(response, MAX_TOKEN_BYTES, "token response", service)
         try:
             data = loads_json(body)  # the token service is untrusted: depth-checked
             token = data.get("token") or data.get("access_token")
@@ -261,23 +252,16 @@ class RegistryClient:
 
     # -- reads ------------------------------------------------------------------------
 
-    def _read_bounded(self, response: requests.Response, limit: int, what: str) -> bytes:
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > limit:
-            raise RegistryError(f"{what} is {length} bytes, more than the {limit} allowed; "
-                                "refusing to read it")
-        chunks, total = [], 0
-        deadline = time.monotonic() + self.transport.timeout  # for the whole document
-        for chunk in pieces(response, 64 * 1024, what, deadline):
-            total += len(chunk)
-            self.bytes_fetched += len(chunk)
-            if total > limit:
-                raise RegistryError(f"{what} is larger than the {limit} bytes allowed; "
-                                    "refusing to read it")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _read_bounded(self, response: net.Response, limit: int, what: str,
+                      session: net.Session | None = None) -> bytes:
+        try:
+            return (session or self.session).read(response, limit, what, count=self._count)
+        except net.TransportError as exc:
+            if exc.kind == "large":
+                raise RegistryError(str(exc)) from None
+            raise RegistryUnavailable(str(exc)) from None
 
-    def _check_status(self, response: requests.Response, what: str) -> None:
+    def _check_status(self, response: net.Response, what: str) -> None:
         if 200 <= response.status_code < 300:
             return
         code = response.status_code
@@ -291,15 +275,14 @@ class RegistryClient:
         raise RegistryUnavailable(f"{self.host} answered HTTP {code} for {what}"
                                   f"{' (' + detail + ')' if detail else ''}")
 
-    def _error_code(self, response: requests.Response) -> str:
+    def _error_code(self, response: net.Response) -> str:
         try:
             body = loads_json(self._read_bounded(response, MAX_ERROR_BYTES, "error"))
             errors = body.get("errors") if isinstance(body, dict) else None
             first = errors[0] if isinstance(errors, list) and errors else {}
             code = first.get("code") if isinstance(first, dict) else None
             return str(code)[:64] if code else ""
-        except (ValueError, RegistryError, RegistryUnavailable,
-                requests.exceptions.RequestException):
+        except (ValueError, RegistryError, RegistryUnavailable):
             return ""
 
     def manifest(self, repository: str, reference: str, *, size: int | None = None,
@@ -318,8 +301,7 @@ class RegistryClient:
         where = f"{what} {self.host}/{repository}:{reference}" if ":" not in reference else \
             f"{what} {self.host}/{repository}@{reference}"
         response = self._send("GET", f"/v2/{repository}/manifests/{reference}",
-                              _scope(repository), headers={"Accept": MANIFEST_ACCEPT},
-                              stream=True)
+                              _scope(repository), headers={"Accept": MANIFEST_ACCEPT})
         with response:
             self._check_status(response, where)
             data = self._read_bounded(response, limit, where)
@@ -339,7 +321,7 @@ class RegistryClient:
         """Descriptors from the referrers API; None when the registry does not have it."""
         where = f"referrers of {self.host}/{repository}@{digest}"
         response = self._send("GET", f"/v2/{repository}/referrers/{digest}", _scope(repository),
-                              headers={"Accept": OCI_INDEX}, stream=True)
+                              headers={"Accept": OCI_INDEX})
         with response:
             if response.status_code == 404:
                 return None
@@ -362,7 +344,8 @@ class RegistryClient:
         """A reader of the blob that fails unless its bytes match ``digest`` and ``size``."""
         response = self._blob_response(repository, digest, what)
         with response:
-            raw = CheckedBlob(response, digest, size, what, self._count, deadline)
+            chunks = self.session.pieces(response, _CHUNK, what, deadline)
+            raw = CheckedBlob(chunks, digest, size, what, self._count)
             reader = io.BufferedReader(raw, _CHUNK)
             yield reader
 
@@ -380,35 +363,21 @@ class RegistryClient:
     def _count(self, count: int) -> None:
         self.bytes_fetched += count
 
-    def _blob_response(self, repository: str, digest: str, what: str) -> requests.Response:
+    def _blob_response(self, repository: str, digest: str, what: str) -> net.Response:
         parse_digest(digest, what)  # a digest, never a path or a tag, goes into the URL
-        response = self._send("GET", f"/v2/{repository}/blobs/{digest}", _scope(repository),
-                              stream=True)
-        origin = self.base_url()
-        for _ in range(MAX_REDIRECTS):
-            if response.status_code not in _REDIRECTS:
-                break
-            location = urljoin(response.url, response.headers.get("Location", ""))
-            response.close()
-            response = self._follow(location, origin, repository)
-        else:
-            if response.status_code in _REDIRECTS:
-                response.close()
-                raise RegistryUnavailable(f"{what}: more than {MAX_REDIRECTS} redirects")
+        scope = _scope(repository)
+        response = self._send("GET", f"/v2/{repository}/blobs/{digest}", scope)
+        known = self._auth.tokens.get(scope) or self._auth.basic
+        try:
+            # blob storage elsewhere gets no credentials; the registry's own origin does
+            response = self.session.follow(
+                response, credentials={"Authorization": known} if known else None,
+                plain_http_allowed=self._plain_http_allowed, what=what)
+        except net.TransportError as exc:
+            raise (RegistryUnavailable(str(exc)) if exc.kind == "redirect"
+                   else _unavailable(exc, self.host)) from None
         self._check_status(response, f"{what} ({digest})")
         return response
-
-    def _follow(self, location: str, origin: str, repository: str) -> requests.Response:
-        target = urlsplit(location)
-        same_origin = f"{target.scheme}://{target.netloc}" == origin
-        if target.scheme != "https" and not (target.scheme == "http" and (
-                same_origin or self._plain_http_allowed(target.netloc))):
-            raise RegistryUnavailable(f"a blob redirect leads to {target.scheme}://"
-                                      f"{target.netloc}, which is not https; refusing it")
-        if same_origin:
-            return self._send("GET", location, _scope(repository), stream=True)
-        # another host (blob storage): the registry's credentials stay behind
-        return self._raw("GET", location, {}, stream=True)
 
     # -- writes -----------------------------------------------------------------------
 
@@ -416,7 +385,7 @@ class RegistryClient:
         response = self._send("HEAD", f"/v2/{repository}/blobs/{digest}",
                               _scope(repository, push=True))
         response.close()
-        if response.status_code in _REDIRECTS:
+        if response.status_code in net.REDIRECTS:
             return True
         return response.status_code == 200
 
@@ -477,6 +446,16 @@ def index_descriptors(index: dict[str, Any], where: str) -> list[dict[str, Any]]
     if not isinstance(entries, list):
         raise RegistryError(f"{where}: the index has no manifests list")
     return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def _unavailable(exc: net.TransportError, url: str) -> RegistryUnavailable:
+    where = urlsplit(url).netloc or url
+    if exc.kind in ("certificate", "tls"):
+        return RegistryUnavailable(f"TLS: cannot talk to {where} securely ({exc.reason}); "
+                                   "pass --ca-file for a private CA")
+    if exc.kind == "origin":
+        return RegistryUnavailable(str(exc))
+    return RegistryUnavailable(f"cannot reach registry {where}: {exc.reason}")
 
 
 def _scope(repository: str, *, push: bool = False) -> str:
