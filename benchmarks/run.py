@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from msbench import hook, refimpl, registry, scenarios
+from msbench import ci, hook, refimpl, registry, scenarios
 from msbench.context import FULL, QUICK, Context
 from msbench.proc import BenchError, log, run
 from msbench.report import Row, table, write_json
@@ -35,6 +35,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rss": scenarios.rss,
     "hook": hook.scenario,
     "registry": registry.scenario,
+    "ci": ci.scenario,
 }
 NEEDS_REFERENCE = {"large", "small", "rss"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,7 @@ def cleanup(workdir: Path, created: bool, keep: bool) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
         return
     for name in ("large", "small", "tiny", "hook-repo", "out", "xdg-cache", "pre-commit-home",
-                 "pycache", "registry"):
+                 "pycache", "registry", "ci"):
         shutil.rmtree(workdir / name, ignore_errors=True)
         (workdir / f"{name}.bench-complete.json").unlink(missing_ok=True)
     for key in ("bench-key.pem", "registry-key.pem", "registry-key-pub.pem"):

@@ -8,6 +8,7 @@ our own, ``GIT_CONFIG_NOSYSTEM`` is set).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_modelseal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "tiny-model"
@@ -60,6 +63,15 @@ class Git:
 
     def modelseal(self, *args: str, env: dict[str, str] | None = None,
                   ) -> subprocess.CompletedProcess[str]:
+        """`modelseal ARGS` in this repository, in-process (see conftest.run_modelseal)."""
+        done = run_modelseal(args, cwd=self.path, env={**self.env, **(env or {})},
+                             whole_env=True)
+        return subprocess.CompletedProcess(["modelseal", *args], done.returncode, done.stdout,
+                                           done.stderr)
+
+    def modelseal_process(self, *args: str, env: dict[str, str] | None = None,
+                          ) -> subprocess.CompletedProcess[str]:
+        """`modelseal ARGS` as a real process, for tests about the process itself."""
         return self.run([sys.executable, "-m", "modelseal", *args], check=False, env=env)
 
     def commit(self, message: str = "change", *args: str,
@@ -173,3 +185,9 @@ def precommit_repo_fixture(repo: Git, hooks_project: tuple[Path, str],
 def pre_commit(repo: Git, *args: str) -> subprocess.CompletedProcess[str]:
     """``pre-commit ARGS`` in ``repo`` (its exit status left to the caller)."""
     return repo.run([sys.executable, "-m", "pre_commit", *args], check=False)
+
+
+def pointer_for(data: bytes) -> str:
+    """The Git LFS pointer file standing in for ``data``."""
+    return (f"version https://git-lfs.github.com/spec/v1\n"
+            f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")

@@ -1,8 +1,13 @@
-"""Realistic reports for renderer, snapshot and comment tests (plain data, no I/O)."""
+"""Realistic reports for renderer, snapshot and comment tests (plain data, no I/O), and
+the validator of report JSON against its schema."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from typing import Any
+
+import pytest
 
 from modelseal.report.model import (
     FileChange,
@@ -12,6 +17,7 @@ from modelseal.report.model import (
     Report,
     Signer,
 )
+from tests.conftest import REPO_ROOT
 
 MiB = 1024 * 1024
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -168,3 +174,14 @@ SAMPLES = {
     "hostile": lambda: report(hostile()),
     "big": lambda: report(big(), verified()),
 }
+
+
+SCHEMA = REPO_ROOT / "src/modelseal/report/schema/report-v1.json"
+
+
+def validator() -> Any:
+    """A validator of report JSON documents against the published schema."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())

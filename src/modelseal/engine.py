@@ -16,7 +16,7 @@ from modelseal.cache import StatCache, default_cache_dir
 from modelseal.errors import EXIT_USAGE, ManifestFormatError, ModelsealError, warn
 from modelseal.fsio import atomic_write_text
 from modelseal.gitrepo import git_dir_above
-from modelseal.hashing import HashSpec, hash_entries
+from modelseal.hashing import DigestStore, HashSpec, RunDigests, hash_entries
 from modelseal.manifest import Manifest, ManifestDiff, Serialization, build_manifest, diff_manifests
 from modelseal.progress import Progress, progress_wanted
 from modelseal.targets import ModelTarget
@@ -38,6 +38,14 @@ class HashRun:
     # leave out our own atomic-write temp files (fsio.TEMP_NAME); verification lists
     # them, because only what the signature records may be skipped there
     skip_temp_files: bool = True
+    # digests this process hashed from disk earlier in the run (never the stat cache):
+    # a report's check and verification share them, so each file is read once
+    fresh: RunDigests | None = None
+
+    def __post_init__(self) -> None:
+        if self.use_cache and self.fresh is not None:
+            # a stat-cache digest must never reach a verification through `fresh`
+            raise ValueError("HashRun: fresh digests are for runs without the stat cache")
 
 
 @dataclass(frozen=True)
@@ -126,17 +134,19 @@ def serialization_for(target: ModelTarget, listing: Listing) -> Serialization:
 
 def hash_listing(listing: Listing, spec: HashSpec, run: HashRun, *,
                  label: str) -> dict[str, list[bytes]]:
-    cache = StatCache(default_cache_dir(git_dir_above(listing.root))) if run.use_cache else None
+    stat_cache = (StatCache(default_cache_dir(git_dir_above(listing.root))) if run.use_cache
+                  else None)
+    store: DigestStore | None = stat_cache if stat_cache is not None else run.fresh
     bar = None
     if progress_wanted(listing.total_size, run.progress):
         bar = Progress(f"hashing {label}", listing.total_size)
     try:
-        return hash_entries(listing.files, spec, cache=cache, progress=bar)
+        return hash_entries(listing.files, spec, cache=store, progress=bar)
     finally:
         if bar is not None:
             bar.finish()
-        if cache is not None:
-            cache.save()
+        if stat_cache is not None:
+            stat_cache.save()
 
 
 def read_manifest(path: Path) -> Manifest | None:

@@ -51,6 +51,27 @@ class DigestStore(Protocol):
     def put(self, entry: FileEntry, spec: HashSpec, digests: list[bytes]) -> None: ...
 
 
+class RunDigests:
+    """Digests hashed from disk earlier in this process: one run's memory, not a cache.
+
+    Nothing is read from or written to disk, and a digest is served only for the
+    exact file identity (path, size, device, inode, mtime, ctime) the hasher saw
+    unchanged from open to close. It lets one run (a report) hash each file once for
+    both the manifest check and the verification; a different spec (another
+    algorithm or shard size) is a miss, so the file is hashed again.
+    """
+
+    def __init__(self) -> None:
+        self._digests: dict[tuple[tuple[object, ...], HashSpec], list[bytes]] = {}
+
+    def get(self, entry: FileEntry, spec: HashSpec) -> list[bytes] | None:
+        found = self._digests.get((tuple(entry[1:]), spec))
+        return list(found) if found is not None else None
+
+    def put(self, entry: FileEntry, spec: HashSpec, digests: list[bytes]) -> None:
+        self._digests[(tuple(entry[1:]), spec)] = list(digests)
+
+
 class StreamingHash(Protocol):
     """hashlib's interface, which blake3's hasher shares."""
 

@@ -16,10 +16,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelseal.ci.inputs import ActionInputs, Policy
 from modelseal.errors import printable
 from modelseal.launch import python_argv
+
+if TYPE_CHECKING:
+    from modelseal.app.report import ReportRequest
 
 
 @dataclass(frozen=True)
@@ -97,22 +101,44 @@ def sign_argv(inputs: ActionInputs, paths: Sequence[str]) -> list[str]:
 
 
 def report_argv(inputs: ActionInputs, base: str | None, output: Path) -> list[str]:
-    """The JSON report (the one hashing pass); markdown and summary render from it."""
+    """The JSON report (the one hashing pass); the step renders markdown and summary from
+    it and posts the comment in-process (app.comment)."""
     return ["report", *config_args(inputs, base), *base_args(base),
             *policy_args(inputs.policy), *trusted_file_args(inputs.policy),
             *trust_args(inputs), "--no-progress", "--format", "json",
             option("--output", str(output)), *path_args(inputs.paths)]
 
 
-def comment_argv(report_json: Path, relay_dir: Path) -> list[str]:
-    """Post or update the sticky comment; with a read-only token, leave it in ``relay_dir``."""
-    return ["comment", "--github", option("--report", str(report_json)),
-            option("--relay-dir", str(relay_dir))]
-
-
 def relay_argv(directory: Path) -> list[str]:
-    """Post a report relayed from a fork's run (checks it is for the PR's head)."""
+    """The `comment --relay` command the relay step runs in-process (shown in the log):
+    post a report relayed from a fork's run (checks it is for the PR's head)."""
     return ["comment", "--github", option("--relay", str(directory))]
+
+
+def report_request(inputs: ActionInputs, base: str | None) -> ReportRequest:
+    """What `report_argv` asks for, as the typed request the step builds in-process
+    (`app.report`); tests pin that the two agree."""
+    from modelseal.app.policies import PolicyRequest
+    from modelseal.app.report import ReportRequest
+    from modelseal.app.selection import ModelRequest
+    from modelseal.policy import PolicyFlags
+
+    policy = inputs.policy
+    flags = PolicyFlags(
+        identity=policy.identity or None, identity_regex=policy.identity_regex or None,
+        issuer=policy.issuer or None, repository=policy.repository or None,
+        workflow=policy.workflow or None, ref=policy.ref or None, strict=bool(policy.strict))
+    config = inputs.config or None
+    return ReportRequest(
+        models=ModelRequest(paths=tuple(inputs.paths),
+                            config=Path(config) if config and not base else None),
+        policy=PolicyRequest(flags, key_lists=(policy.keys,) if policy.keys else (),
+                             certificate_root_lists=((policy.certificate_roots,)
+                                                     if policy.certificate_roots else ())),
+        named=bool(inputs.paths), base=base or None,
+        base_config=config if base else None,
+        trust_config=Path(inputs.trust_config) if inputs.trust_config else None,
+        progress=False)
 
 
 def display(argv: Sequence[str]) -> str:

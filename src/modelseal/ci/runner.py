@@ -4,8 +4,9 @@ Outputs go to ``$GITHUB_OUTPUT`` in the multiline-safe ``name<<DELIMITER`` form
 (a random delimiter; every line of a value escaped), the job summary is appended to
 ``$GITHUB_STEP_SUMMARY``, annotations are workflow commands on stdout whose title and
 message are escaped, so no text they quote can end the command or start another.
-`Context` is the read-only view of the run: event name and payload, repository, ref,
-API URL, workspace and temp directory.
+`Context` is the read-only view of the run: event name and payload (read by
+`forge.env.read_event`, the one reader), repository, ref, API URL, workspace and
+temp directory.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelseal.errors import UsageError, printable
-from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
+from modelseal.errors import printable
+from modelseal.forge.env import read_event
 
-MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
 
@@ -113,7 +113,7 @@ class Context:
             api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
             workspace=workspace,
             temp=Path(env.get("RUNNER_TEMP") or env.get("TMPDIR") or "/tmp"),
-            event=load_event(env.get("GITHUB_EVENT_PATH", "")),
+            event=read_event(env.get("GITHUB_EVENT_PATH")),
             oidc_available=bool(env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
                                 and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
             workflow_ref=env.get("GITHUB_WORKFLOW_REF", ""),
@@ -195,23 +195,3 @@ def _repo_name(side: Any) -> str | None:
     repo = side.get("repo")
     name = repo.get("full_name") if isinstance(repo, Mapping) else None
     return name if isinstance(name, str) else None
-
-
-def load_event(path: str) -> Mapping[str, Any]:
-    """The event payload at ``path`` (``{}`` when unset); bounded before parsing."""
-    if not path:
-        return {}
-    try:
-        raw = read_regular_file(Path(path), MAX_EVENT_BYTES, follow_symlinks=True)
-        data = loads_json(raw)
-    except FileNotFoundError:
-        raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
-    except UnsafeFile as exc:
-        raise UsageError(f"event payload: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
-    except ValueError as exc:  # UnsafeJson: says whether it is bad JSON or too deep
-        raise UsageError(f"event payload {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"event payload {path} is not a JSON object")
-    return data

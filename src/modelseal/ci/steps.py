@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
@@ -29,6 +31,9 @@ from modelseal.errors import (
 from modelseal.gitrepo import commit_exists
 from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.words import plural
+
+if TYPE_CHECKING:
+    from modelseal.report.model import Report
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -276,18 +281,9 @@ def base_revision(step: Step) -> str | None:
     return base
 
 
-def is_verified(document: Mapping[str, Any]) -> bool:
+def is_verified(report: Report) -> bool:
     """True when every model's signature verifies and covers its current files."""
-    models = document.get("models")
-    return bool(models) and isinstance(models, list) and all(
-        isinstance(m, dict) and m.get("state") in _GOOD_STATES for m in models)
-
-
-def render_report(document: Any, fmt: str, source: str) -> str:
-    from modelseal.report.model import report_from_json
-    from modelseal.report.render import render
-
-    return render(report_from_json(document, source=source), fmt)
+    return bool(report.models) and all(m.state.value in _GOOD_STATES for m in report.models)
 
 
 def verify(step: Step) -> StepResult:
@@ -314,39 +310,79 @@ def verify(step: Step) -> StepResult:
 
 
 def verify_local(step: Step) -> StepResult:
-    """Report on the local models (one hashing pass), as `modelseal report` sees them."""
+    """Report on the local models (one hashing pass), as `modelseal report` sees them.
+
+    The report is built in this process (`app.report`, in the workspace; this process
+    never imports from it, see launch.py), written once as the report-json output, and
+    each format is rendered once from it; the comment is posted with that markdown.
+    """
+    from modelseal.report.model import Verdict
+    from modelseal.report.render import render
+
     report_json = step.out_dir / "report.json"
     report_json.unlink(missing_ok=True)
-    done = step.modelseal(commands.report_argv(step.inputs, base_revision(step), report_json))
-    if done.returncode == EXIT_USAGE or not report_json.is_file():
+    report = build_report(step, base_revision(step), report_json)
+    if report is None:
         annotate("error", "modelseal could not build the report (see the log above)",
                  title=f"modelseal {step.inputs.command}")
         return StepResult(EXIT_USAGE, {"verified": "false"})
-    document = load_json(report_json.read_text(encoding="utf-8"), str(report_json))
+    markdown = render(report, "markdown")
     report_md = step.out_dir / "report.md"
-    report_md.write_text(render_report(document, "markdown", str(report_json)),
-                         encoding="utf-8")
-    step.files.add_summary(render_report(document, "github-summary", str(report_json)))
-    outputs = {"verified": "true" if is_verified(document) else "false",
+    report_md.write_text(markdown, encoding="utf-8")
+    step.files.add_summary(render(report, "github-summary"))
+    outputs = {"verified": "true" if is_verified(report) else "false",
                "report-path": str(report_md), "report-json": str(report_json),
-               "signatures": output_lines(existing_signatures(document, step.ctx))}
-    outputs.update(post_comment(step, report_json))
-    failed = document.get("verdict") == "fail"
+               "signatures": output_lines(existing_signatures(report, step.ctx))}
+    outputs.update(post_comment(step, report, markdown))
+    failed = report.verdict is Verdict.FAIL
     if failed:
-        annotate("error", str(document.get("summary") or "model verification failed"),
-                 title="modelseal")
+        annotate("error", report.summary or "model verification failed", title="modelseal")
     exit_code = EXIT_FAILED if failed and step.inputs.command == "verify" else EXIT_OK
     return StepResult(exit_code, outputs)
 
 
-def existing_signatures(document: Mapping[str, Any], ctx: Context) -> list[str]:
+def build_report(step: Step, base: str | None, report_json: Path) -> Report | None:
+    """`modelseal report --format json --output REPORT_JSON`, run in-process; None (the
+    error printed as the command prints it) when it cannot be built."""
+    from modelseal.app import report as app_report
+    from modelseal.fsio import atomic_write_text
+    from modelseal.report.render import render
+
+    argv = commands.report_argv(step.inputs, base, report_json)
+    print(f"$ {printable(commands.display(argv))}", flush=True)
+    try:
+        with _working_directory(step.ctx.workspace):
+            built = app_report.build(commands.report_request(step.inputs, base))
+    except ModelsealError as exc:
+        _say([f"modelseal: error: {exc}"])
+        return None
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say([f"modelseal: error: {exc.strerror or exc}{where}"])
+        return None
+    _say([f"modelseal: notice: {notice}" for notice in built.notices])
+    atomic_write_text(report_json, render(built.report, "json"))
+    return built.report
+
+
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """The report's paths are relative to the workspace, as for the command run there."""
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def existing_signatures(report: Report, ctx: Context) -> list[str]:
     """The signature files present beside the reported models."""
     found = []
-    for model in document.get("models") or []:
-        path = model.get("path") if isinstance(model, dict) else None
-        if not isinstance(path, str):
+    for model in report.models:
+        if model.reference is not None:  # a registry model: no file beside it
             continue
-        base = ctx.workspace / path
+        base = ctx.workspace / model.path
         candidate = base / "model.sig" if base.is_dir() else base.with_name(base.name + ".sig")
         if candidate.is_file():
             found.append(workspace_relative(str(candidate), ctx))
@@ -368,25 +404,36 @@ def wants_comment(mode: str, ctx: Context) -> bool:
 RELAY_ARTIFACT = "modelseal-comment"
 
 
-def post_comment(step: Step, report_json: Path) -> dict[str, str]:
-    """Post or update the sticky comment; when the token may not, prepare the relay."""
+def post_comment(step: Step, report: Report, markdown: str) -> dict[str, str]:
+    """Post or update the sticky comment; when the token may not, prepare the relay.
+
+    What happened comes back as data (`app.comment.CommentOutcome`).
+    """
+    from modelseal.app import comment
+    from modelseal.forge.env import github_context
+
     if not wants_comment(step.inputs.comment, step.ctx):
         return {}
     relay_dir = step.out_dir / "relay"
     shutil.rmtree(relay_dir, ignore_errors=True)
-    done = step.modelseal(commands.comment_argv(report_json, relay_dir))
-    if (relay_dir / "pr.json").is_file():
-        why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
-               else "the token may lack `permissions: pull-requests: write`")
-        annotate("notice", f"the pull request comment was not posted ({why}); the report is "
-                           f"in the job summary and in the {RELAY_ARTIFACT} artifact, which "
-                           "the workflow_run relay (examples/github/modelseal-comment.yml) "
-                           "posts", title="modelseal")
-        return {"relay-path": str(relay_dir)}
-    if done.returncode != EXIT_OK:
+    try:
+        outcome = comment.post_github(markdown, report, comment.Poster(), relay_dir,
+                                      github_context(step.env, event=step.ctx.event))
+    except ModelsealError as exc:
+        print(f"modelseal: error: {printable(exc)}", file=sys.stderr, flush=True)
         annotate("warning", "could not post the pull request comment (see the log above); "
                             "the report is in the job summary", title="modelseal")
-    return {}
+        return {}
+    _say(outcome.messages())
+    if outcome.action != comment.RELAYED:
+        return {}
+    why = ("pull requests from forks get a read-only token" if step.ctx.is_fork_pull_request
+           else "the token may lack `permissions: pull-requests: write`")
+    annotate("notice", f"the pull request comment was not posted ({why}); the report is "
+                       f"in the job summary and in the {RELAY_ARTIFACT} artifact, which "
+                       "the workflow_run relay (examples/github/modelseal-comment.yml) "
+                       "posts", title="modelseal")
+    return {"relay-path": str(outcome.folder)}
 
 
 # --- check and relay ---------------------------------------------------------------
@@ -405,10 +452,22 @@ def check(step: Step) -> StepResult:
 
 def relay(step: Step) -> StepResult:
     """Post the comment a fork's verify run could not (workflow_run event)."""
-    directory = Path(step.inputs.artifact_path or os.environ.get("RUNNER_TEMP", "."))
-    report_json = directory / "report.json"
-    if not report_json.is_file():
+    from modelseal.app import comment
+    from modelseal.forge import relay as relay_files
+
+    # a relative artifact-path is the workspace's, as for the commands run there
+    given = step.inputs.artifact_path or step.env.get("RUNNER_TEMP", ".")
+    directory = step.ctx.workspace / given
+    report_json = directory / relay_files.REPORT
+    if not report_json.is_file():  # no artifact: the verify run posted its comment itself
         print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")
         return StepResult()
-    done = step.modelseal(commands.relay_argv(directory))
-    return StepResult(done.returncode)
+    print(f"$ {printable(commands.display(commands.relay_argv(directory)))}", flush=True)
+    _say(comment.post_relayed(directory, comment.Poster(), event=step.ctx.event).messages())
+    return StepResult()
+
+
+def _say(lines: Sequence[str]) -> None:
+    """A use case's messages, on stderr as the CLI prints them (escaped)."""
+    for line in lines:
+        print(printable(line), file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from modelseal.errors import UsageError
 from modelseal.untrusted import UnsafeFile, loads_json, read_regular_file
 
-MAX_EVENT_BYTES = 64 * 1024 * 1024
+MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 DEFAULT_GITHUB_API = "https://api.github.com"
 
 
@@ -71,20 +71,27 @@ class GitHubContext:
 
 
 def read_event(path: str | None) -> dict[str, Any]:
-    """The webhook payload GitHub wrote to GITHUB_EVENT_PATH ({} when there is none)."""
+    """The webhook payload GitHub wrote to GITHUB_EVENT_PATH ({} when there is none).
+
+    The one reader of the event payload (the Action's steps and `comment` alike):
+    bounded before parsing, a JSON object or a usage error.
+    """
     if not path:
         return {}
     try:
         raw = read_regular_file(Path(path), MAX_EVENT_BYTES, follow_symlinks=True)
+        data = loads_json(raw)
+    except FileNotFoundError:
+        raise UsageError(f"GITHUB_EVENT_PATH names {path}, which does not exist") from None
     except UnsafeFile as exc:
         raise UsageError(f"event payload: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read the event payload {path}: {exc.strerror}") from None
-    try:
-        data = loads_json(raw)
-    except ValueError:
-        raise UsageError(f"event payload {path} is not JSON (or nests too deeply)") from None
-    return data if isinstance(data, dict) else {}
+    except ValueError as exc:  # UnsafeJson: says whether it is bad JSON or too deep
+        raise UsageError(f"event payload {path} is not JSON it can read: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"event payload {path} is not a JSON object")
+    return data
 
 
 def pull_request_number(event: Mapping[str, Any]) -> int | None:
@@ -100,13 +107,15 @@ def pull_request_number(event: Mapping[str, Any]) -> int | None:
 
 
 def github_context(environ: Mapping[str, str] | None = None,
-                   number: int | None = None) -> GitHubContext:
-    """GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN and the event payload."""
+                   number: int | None = None, *,
+                   event: Mapping[str, Any] | None = None) -> GitHubContext:
+    """GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN and the event payload
+    (``event``: the payload already read in this process, not read again)."""
     env = os.environ if environ is None else environ
     repository = env.get("GITHUB_REPOSITORY", "")
     if repository.count("/") != 1 or not all(repository.split("/")):
         raise UsageError("GITHUB_REPOSITORY must be OWNER/REPO (it is set by GitHub Actions)")
-    event = read_event(env.get("GITHUB_EVENT_PATH"))
+    event = dict(event) if event is not None else read_event(env.get("GITHUB_EVENT_PATH"))
     return GitHubContext(
         api_url=env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API,
         repository=repository,
@@ -156,3 +165,4 @@ def gitlab_context(environ: Mapping[str, str] | None = None,
 def default_relay_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get("MODELSEAL_RELAY_DIR") or "modelseal-comment")
+

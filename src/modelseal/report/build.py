@@ -258,14 +258,19 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
     """Check, verify and compare every target; returns the report and run notices.
 
     Paths in the report are relative to ``root`` (default: `report_root`); ``verify_flags``
-    must already be (see `cli_report.verify_flags`).
+    must already be (see `app.report.verify_flags`).
     """
     from modelseal import __version__, verifying
+    from modelseal.hashing import RunDigests
 
     root = root or report_root(start or Path.cwd())
-
+    # One hashing pass per model: the check hashes from disk (no stat cache: CI starts
+    # cold, and a cached digest must never reach the verification), and the
+    # verification reuses those digests for each file it lists with the same spec.
+    fresh = RunDigests()
+    run = replace(run, use_cache=False, fresh=fresh)
     checks = [_checked(target, run) for target in targets]
-    results, notices = verifying.verify_targets(list(targets), options)
+    results, notices = verifying.verify_targets(list(targets), options, fresh)
     revisions: dict[Path, ModelRevisions] = {}
     revision_errors: dict[Path, str] = {}
     if base is not None:

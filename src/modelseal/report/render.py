@@ -18,9 +18,9 @@ from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelseal.errors import UsageError, printable, safe_json
+from modelseal.errors import UsageError, printable
 from modelseal.progress import human_size
-from modelseal.report import escape
+from modelseal.report import escape, formats
 from modelseal.report.model import (
     FileChange,
     FileChanges,
@@ -37,37 +37,12 @@ if TYPE_CHECKING:
 MARKER = "<!-- modelseal-report -->"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-FORMATS = ("markdown", "github-summary", "gitlab", "text", "json", "junit")
-MARKDOWN_FORMATS = ("markdown", "github-summary", "gitlab")
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A forge's size limit on a body, in characters or UTF-8 bytes."""
-
-    size: int
-    unit: str  # "chars" or "bytes"
-    what: str
-
-    def fits(self, text: str) -> bool:
-        size = len(text) if self.unit == "chars" else len(text.encode("utf-8"))
-        return size <= self.size
-
-
-GITHUB_COMMENT_LIMIT = Limit(65_535, "chars", "GitHub's 65,536-character comment limit")
-GITHUB_SUMMARY_LIMIT = Limit(1024 * 1024 - 1, "bytes", "GitHub's 1 MiB job summary limit")
-GITLAB_NOTE_LIMIT = Limit(999_999, "chars", "GitLab's 1,000,000-character note limit")
-
-_TEMPLATES = {
-    "markdown": "github-comment.md.j2",
-    "github-summary": "github-summary.md.j2",
-    "gitlab": "gitlab-note.md.j2",
-    "text": "text.txt.j2",
-    "junit": "junit.xml.j2",
-}
-_LIMITS = {"markdown": GITHUB_COMMENT_LIMIT, "github-summary": GITHUB_SUMMARY_LIMIT,
-           "gitlab": GITLAB_NOTE_LIMIT}
-_MARKED = ("markdown", "gitlab")  # bodies posted as comments carry the marker
+# re-exported: the limits are the formats registry's
+FORMATS = formats.names()
+Limit = formats.Limit
+GITHUB_COMMENT_LIMIT = formats.GITHUB_COMMENT_LIMIT
+GITHUB_SUMMARY_LIMIT = formats.GITHUB_SUMMARY_LIMIT
+GITLAB_NOTE_LIMIT = formats.GITLAB_NOTE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -79,7 +54,6 @@ class Detail:
     models: int | None = None  # rows in the models table; None = all
 
 
-_TEXT_DETAIL = Detail(50)  # a terminal shows the first 50 rows of each file table
 _SHRINK_STEPS = (Detail(), Detail(500), Detail(100), Detail(25), Detail(5), Detail(0),
                  Detail(0, details=False), Detail(0, False, 500), Detail(0, False, 100))
 
@@ -100,17 +74,19 @@ def marker_lines(report_id: str | None) -> str:
 
 def render(report: Report, fmt: str, *, template: Path | None = None,
            color: bool = False) -> str:
-    """``report`` in format ``fmt`` (one of FORMATS), shrunk to the forge's limit."""
-    if fmt == "json":
-        if template is not None:
-            raise UsageError("--template does not apply to --format json")
-        return safe_json(report.to_json()) + "\n"
-    if fmt not in _TEMPLATES:
+    """``report`` in format ``fmt`` (a name in `formats.FORMATS`), shrunk to the
+    forge's limit."""
+    made = formats.FORMATS.get(fmt)
+    if made is None:
         raise UsageError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
-    loaded = _load_template(fmt, template)
-    prefix = marker_lines(report.report_id) if fmt in _MARKED else ""
-    limit = _LIMITS.get(fmt)
-    steps = _SHRINK_STEPS if limit else ((_TEXT_DETAIL if fmt == "text" else Detail()),)
+    if made.function is not None:
+        if template is not None:
+            raise UsageError(f"--template does not apply to --format {fmt}")
+        return made.function(report)
+    loaded = _load_template(made, template)
+    prefix = marker_lines(report.report_id) if made.marked else ""
+    limit = made.limit
+    steps = _SHRINK_STEPS if limit else (Detail(made.rows_per_table),)
     body = ""
     for step in steps:
         body = prefix + loaded.render(_context(report, step, limit, color))
@@ -134,19 +110,19 @@ def _cut(body: str, limit: Limit) -> str:
 # --- templates -------------------------------------------------------------------------
 
 
-def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
-    env = _environment(fmt, template.parent if template else None)
+def _load_template(made: formats.ReportFormat, template: Path | None) -> jinja2.Template:
+    env = _environment(made.escaping, template.parent if template else None)
     try:
-        return env.get_template(template.name if template else _TEMPLATES[fmt])
+        return env.get_template(template.name if template else str(made.template))
     except OSError as exc:
         raise UsageError(f"cannot read template {template}: {exc}") from None
     except Exception as exc:  # jinja2.TemplateError, imported lazily
-        raise UsageError(f"template {template or _TEMPLATES[fmt]}: {exc}") from None
+        raise UsageError(f"template {template or made.template}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=16)
-def _environment(fmt: str, user_dir: Path | None) -> jinja2.Environment:
-    """One environment per format (and template folder): templates compile once."""
+def _environment(escaping: str, user_dir: Path | None) -> jinja2.Environment:
+    """One environment per escaping (and template folder): templates compile once."""
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
@@ -157,7 +133,7 @@ def _environment(fmt: str, user_dir: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
-        finalize=_finalizer(_escaper(fmt)),
+        finalize=_finalizer(_escaper(escaping)),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -167,10 +143,10 @@ def _environment(fmt: str, user_dir: Path | None) -> jinja2.Environment:
     return env
 
 
-def _escaper(fmt: str) -> Callable[[object], str]:
-    if fmt in MARKDOWN_FORMATS:
+def _escaper(escaping: str) -> Callable[[object], str]:
+    if escaping == formats.MARKDOWN:
         return escape.markdown_text
-    if fmt == "junit":
+    if escaping == formats.XML:
         return lambda value: str(escape_xml(escape.xml_text(value)))
     return printable
 

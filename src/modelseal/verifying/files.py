@@ -1,10 +1,12 @@
 """The files step: re-hash the model as the signature says and compare with what it signed.
 
-Files are always re-hashed from disk (never the stat cache), with the serialization
-the signature records (never the config's). Only the signature's ``ignore_paths`` and
-the user's ``--ignore`` are skipped. Only files the signature lists are read: others
-are reported as added unread (see scope.py). With ``ignore_unsigned_files`` only the
-files the signature names are listed, each checked to stay inside the model directory.
+Files are always hashed from disk (never the stat cache; a report lends the digests
+its own check hashed from disk in the same run, see `hashing.RunDigests`), with the
+serialization the signature records (never the config's). Only the signature's
+``ignore_paths`` and the user's ``--ignore`` are skipped. Only files the signature
+lists are read: others are reported as added unread (see scope.py). With
+``ignore_unsigned_files`` only the files the signature names are listed, each checked
+to stay inside the model directory.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from modelseal import lfs
 from modelseal.engine import HashRun, hash_listing
 from modelseal.errors import CheckFailed, ModelPathError
+from modelseal.hashing import RunDigests
 from modelseal.manifest import Manifest, ManifestDiff, Serialization
 from modelseal.scope import SignedScope
 from modelseal.targets import ModelTarget
@@ -25,8 +28,11 @@ from modelseal.walk import SINGLE_FILE_NAME, FileEntry, Listing, list_model
 
 
 def check_files(target: ModelTarget, signed: Manifest, sig_path: Path,
-                options: VerifyOptions) -> ManifestDiff:
-    """How the files of ``target`` differ from the ``signed`` manifest (empty: they match)."""
+                options: VerifyOptions, fresh: RunDigests | None = None) -> ManifestDiff:
+    """How the files of ``target`` differ from the ``signed`` manifest (empty: they match).
+
+    ``fresh``: digests this run already hashed from disk (a report's manifest check).
+    """
     if target.is_file:
         signed = signed.as_single_file(target.path.name)  # OMS names it; the reference "."
     _check_shape(target, signed)
@@ -40,7 +46,8 @@ def check_files(target: ModelTarget, signed: Manifest, sig_path: Path,
     # refuses un-smudged LFS pointers with "run git lfs pull", rather than a bare mismatch
     lfs.pointer_digests(lfs.find_pointers(kept.files), serialization.spec,
                         require_content=True, label=target.display)
-    run = HashRun(use_cache=False, progress=options.progress, require_content=True)
+    run = HashRun(use_cache=False, progress=options.progress, require_content=True,
+                  fresh=fresh)
     return scope.diff(hash_listing(kept, serialization.spec, run, label=target.display))
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from modelseal.bundle import Bundle, read_bundle_file
 from modelseal.errors import ModelsealError, UsageError
+from modelseal.hashing import RunDigests
 from modelseal.keys import load_certificates, load_public_keys
 from modelseal.manifest import Manifest, ManifestDiff
 from modelseal.policy import PolicyViolation, check_not_before, check_signer
@@ -52,8 +53,9 @@ from modelseal.words import plural
 class Verifier:
     """Verifies models against one policy; loads keys, roots and the trusted root once."""
 
-    def __init__(self, options: VerifyOptions) -> None:
+    def __init__(self, options: VerifyOptions, fresh: RunDigests | None = None) -> None:
         self.options = options
+        self.fresh = fresh  # digests this run hashed from disk (a report's check)
         policy = options.policy
         self.anchors = TrustAnchors(
             policy, load_public_keys(policy.keys),
@@ -170,7 +172,7 @@ class Verifier:
                      source: FileSource | None) -> ManifestDiff:
         if source is not None:
             return source.check_files(signed, self.options)
-        return check_files(target, signed, sig_path, self.options)
+        return check_files(target, signed, sig_path, self.options, self.fresh)
 
 
 def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationResult:
@@ -178,12 +180,16 @@ def verify_target(target: ModelTarget, options: VerifyOptions) -> VerificationRe
     return Verifier(options).verify(target)
 
 
-def verify_targets(targets: Sequence[ModelTarget],
-                   options: VerifyOptions) -> tuple[list[VerificationResult], list[str]]:
-    """Verify several models; also returns notices (e.g. a trusted-root fallback)."""
+def verify_targets(targets: Sequence[ModelTarget], options: VerifyOptions,
+                   fresh: RunDigests | None = None
+                   ) -> tuple[list[VerificationResult], list[str]]:
+    """Verify several models; also returns notices (e.g. a trusted-root fallback).
+
+    ``fresh``: digests this run already hashed from disk (see `hashing.RunDigests`).
+    """
     if options.signature is not None and len(targets) != 1:
         raise UsageError("--signature names one bundle; pass exactly one model path with it")
-    verifier = Verifier(options)
+    verifier = Verifier(options, fresh)
     results = [verifier.verify(target) for target in targets]
     return results, verifier.notices
 
