@@ -22,18 +22,17 @@ from modelseal.ci import commands
 from modelseal.ci.inputs import ActionInputs
 from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
 from modelseal.report.escape import code_span, markdown_text
+from modelseal.stores.ociref import OCI_SCHEME as OCI
+from modelseal.stores.ociref import is_registry_reference
 
 if TYPE_CHECKING:
     from modelseal.ci.steps import Step
 
-OCI = "oci://"
-SCHEMES = (OCI, "ollama://")
-
 
 def split_paths(paths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(local paths, registry references), each in the given order."""
-    refs = tuple(p for p in paths if p.startswith(SCHEMES))
-    return tuple(p for p in paths if not p.startswith(SCHEMES)), refs
+    refs = tuple(p for p in paths if is_registry_reference(p))
+    return tuple(p for p in paths if not is_registry_reference(p)), refs
 
 
 def verify_argv(inputs: ActionInputs, reference: str, base: str | None = None) -> list[str]:

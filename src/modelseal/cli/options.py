@@ -126,21 +126,14 @@ def add_base_options(sub: argparse.ArgumentParser) -> None:
 
 
 def add_verify_store_options(verify: argparse.ArgumentParser) -> None:
-    """`verify --oci-layout/--dmr/--hf-cache/--ollama`, `--pull` and the registry options."""
+    """`verify --oci-layout/--dmr/--hf-cache/--ollama` (one per store in
+    `stores.catalog`), `--pull` and the registry options."""
+    from modelseal.stores import catalog
+
     group = verify.add_argument_group("models in stores (instead of PATH; re-hashed in place)")
     where = group.add_mutually_exclusive_group()
-    where.add_argument("--oci-layout", metavar="DIR[:TAG]",
-                       help="an OCI image layout holding a ModelPack (or DMR) artifact; the tag "
-                            "is needed when the index holds several manifests")
-    where.add_argument("--dmr", metavar="NAME[:TAG]",
-                       help="a model in Docker Model Runner's store ($MODELS_PATH, default "
-                            "~/.docker/models)")
-    where.add_argument("--hf-cache", metavar="ORG/NAME[@REV]",
-                       help="a snapshot in the Hugging Face cache ($HF_HUB_CACHE, default "
-                            "~/.cache/huggingface/hub); REV: branch, tag or commit (main)")
-    where.add_argument("--ollama", metavar="NAME[:TAG]",
-                       help="a model in Ollama's store ($OLLAMA_MODELS, default ~/.ollama/models);"
-                            " needs --signature")
+    for kind in catalog.STORES:
+        where.add_argument(kind.option, metavar=kind.metavar, help=kind.help)
     verify.add_argument("--pull", type=Path, metavar="DIR",
                         help="with an oci:// PATH: once verified, download exactly the verified "
                              "files into DIR (a new directory, written atomically)")
@@ -148,10 +141,11 @@ def add_verify_store_options(verify: argparse.ArgumentParser) -> None:
 
 
 def add_sign_store_options(sign: argparse.ArgumentParser) -> None:
-    """`sign --ollama` and the registry options."""
-    sign.add_argument("--ollama", metavar="NAME[:TAG]",
-                      help="sign a model in Ollama's store (resources named by media type; "
-                           "needs --signature FILE)")
+    """`sign --ollama` (the stores `sign` can sign) and the registry options."""
+    from modelseal.stores import catalog
+
+    for kind in catalog.signable():
+        sign.add_argument(kind.option, metavar=kind.metavar, help=kind.sign_help)
     add_transport_options(sign)
 
 

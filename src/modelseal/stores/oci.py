@@ -100,6 +100,11 @@ def _max_json(descriptor: dict[str, Any]) -> int:
     return MAX_INDEX_BYTES
 
 
+def open_model(text: str) -> StoreModel:
+    """The model artifact ``DIR[:TAG]`` names (`verify --oci-layout`)."""
+    return open_layout(Reference.parse(text))
+
+
 def open_layout(reference: Reference) -> StoreModel:
     """The model artifact that ``reference`` names in an OCI image layout."""
     root = reference.directory
