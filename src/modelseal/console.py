@@ -13,22 +13,30 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from modelseal import lfs
-from modelseal.engine import ManifestStatus, ModelFailure
 from modelseal.errors import printable, safe_json
-from modelseal.manifest import ManifestDiff
 from modelseal.progress import human_size
 from modelseal.words import one_or_many, plural
 
+# The CLI loads this module first thing, so what it imports stays light: the result
+# types are for annotations only.
 if TYPE_CHECKING:
+    from modelseal.engine import ManifestStatus, ModelFailure
+    from modelseal.manifest import ManifestDiff
+    from modelseal.signing import PreparedModel
     from modelseal.verifying import VerificationResult
 
 JSON_SCHEMA_VERSION = 1
 
 
-def say(text: object, *, err: bool = False) -> None:
-    """One line of output (stdout, or stderr with `err`), escaped."""
-    print(printable(text), file=sys.stderr if err else sys.stdout)
+def say(text: object, *, err: bool = False, out: TextIO | None = None) -> None:
+    """One line of output (to ``out``, else stdout, or stderr with `err`), escaped."""
+    print(printable(text), file=out or (sys.stderr if err else sys.stdout))
+
+
+def say_lines(lines: Sequence[object], *, err: bool = False, out: TextIO | None = None) -> None:
+    """Several lines, each escaped on its own (a line break inside one stays visible)."""
+    for line in lines:
+        say(line, err=err, out=out)
 
 
 def notice(message: object) -> None:
@@ -93,6 +101,26 @@ def print_check(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -
         print(f"\nrun `modelseal manifest {paths}` to update, then commit the manifest", file=out)
 
 
+def print_stale(stale: Sequence[ManifestStatus]) -> None:
+    """`sign` refusing stale manifests: each one with its diff."""
+    for status in stale:
+        say(f"{status.target.display}: manifest is stale "
+            f"({files_differ(status.diff.changed_files)})")
+        say_lines(diff_lines(status.diff))
+
+
+def print_signed(model: PreparedModel, method: str) -> None:
+    """A model just signed: the manifest written with it, the digest, the bundle path."""
+    name, manifest = model.target.display, model.target.manifest_path
+    if model.write_manifest and model.status.missing:
+        say(f"{name}: wrote {manifest} (there was no manifest; commit it with model.sig)")
+    elif model.write_manifest:
+        say(f"{name}: updated {manifest}")
+        say_lines(diff_lines(model.status.diff))
+    digest = model.status.current.root_digest
+    say(f"{name}: signed ({method}, sha256:{digest[:16]}...) -> {model.signature_path}")
+
+
 def print_refresh(statuses: Sequence[ManifestStatus], out: TextIO | None = None) -> None:
     out = out or sys.stdout
     for status in statuses:
@@ -117,6 +145,8 @@ def refresh_lines(status: ManifestStatus, manifest: str) -> list[str]:
 def print_lfs_note(status: ManifestStatus, out: TextIO | None = None) -> None:
     """Say which files were Git LFS pointers whose oid stood in for their content."""
     if status.lfs_pointers:
+        from modelseal import lfs
+
         print(printable(lfs.pointer_note(status.target.display, status.lfs_pointers)),
               file=out or sys.stdout)
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from modelseal import console, engine
+from modelseal.app import check
 from modelseal.config import HashOptions
-from modelseal.errors import EXIT_FAILED, EXIT_OK, ModelPathError, printable
+from modelseal.errors import EXIT_FAILED, EXIT_OK, ModelPathError
 from modelseal.targets import ModelTarget
 
 EXAMPLE_NAME = "tiny-model"
@@ -40,12 +41,12 @@ class _Narrator:
 
     def say(self, title: str, command: str | None = None) -> None:
         self.step += 1
-        print(f"\n== {self.step}. {printable(title)}", file=self.out)
+        console.say_lines(["", f"== {self.step}. {title}"], out=self.out)
         if command:
-            print(f"$ {printable(command)}", file=self.out)
+            console.say(f"$ {command}", out=self.out)
 
     def note(self, text: str) -> None:
-        print(f"   {printable(text)}", file=self.out)
+        console.say(f"   {text}", out=self.out)
 
 
 def run(keep: bool = False, out: TextIO | None = None) -> int:
@@ -58,11 +59,12 @@ def run(keep: bool = False, out: TextIO | None = None) -> int:
         ok = _walkthrough(model, _Narrator(out))
     finally:
         if keep:
-            print(f"\nkept the demo files in {printable(workdir)}", file=out)
+            console.say_lines(["", f"kept the demo files in {workdir}"], out=out)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print("\ndemo finished: " + ("every check behaved as expected" if ok else
-                                 "SOMETHING DID NOT BEHAVE AS EXPECTED"), file=out)
+    console.say_lines(["", "demo finished: " + ("every check behaved as expected" if ok else
+                                                "SOMETHING DID NOT BEHAVE AS EXPECTED")],
+                      out=out)
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -80,7 +82,7 @@ def _walkthrough(model: Path, say: _Narrator) -> bool:
 def _step_manifest(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
     say.say("Write the manifest: one digest per file, as an OMS statement",
             f"modelseal manifest {target.path.name}")
-    status = engine.refresh_target(target, run)
+    status = check.refresh_model(target, run)
     console.print_refresh([status], say.out)
     for resource in status.current.resources:
         say.note(f"{resource.algorithm}:{resource.digest[:16]}...  {resource.name}")
@@ -90,7 +92,7 @@ def _step_manifest(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> 
 
 def _step_check_clean(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool:
     say.say("Check it, as the pre-commit hook and CI do", f"modelseal check {target.path.name}")
-    status = engine.check_target(target, run)
+    status = check.check_model(target, run)
     console.print_check([status], say.out)
     return not status.stale
 
@@ -105,6 +107,7 @@ def _step_sign(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from modelseal import signing
+    from modelseal.app.sign import SignOptions, sign_targets
 
     private_path, public_path = _key_paths(target)
     say.say("Sign it. CI signs keylessly with its OIDC identity; here a fresh P-256 key "
@@ -117,27 +120,26 @@ def _step_sign(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bool
                                                serialization.NoEncryption()))
     public_path.write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    prepared = signing.prepare(target, progress=False)
-    [bundle] = signing.sign_models([prepared], signing.KeySigner(key))
-    signing.write_signed(prepared, bundle)
-    say.note(f"wrote {prepared.signature_path.name} ({len(bundle)} bytes): a Sigstore "
+    [signed] = sign_targets([target], signing.KeySigner(key), SignOptions(progress=False))
+    bundle = signed.model.signature_path
+    say.note(f"wrote {bundle.name} ({bundle.stat().st_size} bytes): a Sigstore "
              "bundle whose DSSE payload is exactly model.manifest.json")
-    return prepared.signature_path.is_file()
+    return bundle.is_file()
 
 
 def _verify(target: ModelTarget, say: _Narrator, title: str) -> bool:
     from modelseal import verifying
+    from modelseal.app.verify import verify_models
     from modelseal.policy import Policy
 
     _, public_path = _key_paths(target)
     say.say(title, f"modelseal verify {target.path.name} --key keys/{public_path.name}")
     options = verifying.VerifyOptions(policy=Policy(keys=(public_path,)), progress=False)
-    result = verifying.verify_target(target, options)
+    [result] = verify_models([target], options).results
     # only a verified signature counts: an unsigned copy must not pass for a signed one
     verified = result.status == verifying.STATUS_VERIFIED
     say.note(result.message if verified else f"{result.status}: {result.message}")
-    for line in console.diff_lines(result.diff) if result.diff else []:
-        print(line, file=say.out)
+    console.say_lines(console.diff_lines(result.diff) if result.diff else [], out=say.out)
     return verified
 
 
@@ -166,7 +168,7 @@ def _step_report(target: ModelTarget, run: engine.HashRun, say: _Narrator) -> bo
     report, _ = build_report([target], options, run,
                              verify_flags=["--key", f"keys/{public_path.name}"],
                              all_paths=[str(target.path)], root=target.path.parent)
-    print(render(report, "text").rstrip(), file=say.out)
+    console.say_lines(render(report, "text").rstrip().splitlines(), out=say.out)
     say.note("--format markdown renders it as a GitHub comment, junit for GitLab's MR widget")
     return report.verdict is Verdict.FAIL
 
@@ -178,7 +180,7 @@ def _step_tamper_and_check(target: ModelTarget, run: engine.HashRun, say: _Narra
     data[-1] ^= 0x01
     weights.write_bytes(bytes(data))
     say.say("Check again: the change is caught and named", f"modelseal check {target.path.name}")
-    status = engine.check_target(target, run)
+    status = check.check_model(target, run)
     console.print_check([status], say.out)
     caught = status.stale and status.diff.modified == ("model.safetensors",)
     say.note("exit status 1: a commit or CI job would stop here" if caught else

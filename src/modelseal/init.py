@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from modelseal import __version__
+from modelseal import __version__, console
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError, printable
 from modelseal.fsio import atomic_write_bytes, atomic_write_text
@@ -241,18 +241,18 @@ def run_init(directory: Path, *, write_precommit: bool = False, hooks_repo: str 
     if write_precommit:
         _init_precommit(root, hooks_repo, rev)
     else:
-        print(f"\nadd the hooks to {PRECOMMIT_CONFIG} (or run `modelseal init "
-              "--write-precommit`):\n")
-        print(precommit_config(hooks_repo, rev), end="")
-        print("\nthen: pre-commit install   (or prek install; without either: modelseal "
-              "install-hooks)")
+        console.say_lines(["", f"add the hooks to {PRECOMMIT_CONFIG} (or run `modelseal init "
+                           "--write-precommit`):", "",
+                           *precommit_config(hooks_repo, rev).splitlines(), "",
+                           "then: pre-commit install   (or prek install; without either: "
+                           "modelseal install-hooks)"])
         _say_post_checkout()
     return EXIT_OK if config_ok else EXIT_FAILED
 
 
 def _say_post_checkout() -> None:
-    print("optional: modelseal install-hooks --hook post-checkout   (verify after branch "
-          "switches too)")
+    console.say("optional: modelseal install-hooks --hook post-checkout   (verify after branch "
+                "switches too)")
 
 
 def _init_config(root: Path, models: list[str]) -> bool:
@@ -261,26 +261,26 @@ def _init_config(root: Path, models: list[str]) -> bool:
     if path.exists():
         listed = _configured(path, root)
         missing = [m for m in models if m not in listed]
-        print(f"{shown}: exists, left as it is")
+        console.say(f"{shown}: exists, left as it is")
         for model in missing:
-            print(f"  note: {printable(model)} holds model files but is not listed; add it under "
-                  "'models:' to track it")
+            console.say(f"  note: {model} holds model files but is not listed; add it under "
+                        "'models:' to track it")
         return True
     if not models:
-        print(f"no model files found under {_shown(root)} (looked for "
-              f"{', '.join(WEIGHT_EXTENSIONS)} and sharded *.index.json); nothing written")
+        console.say(f"no model files found under {_shown(root)} (looked for "
+                    f"{', '.join(WEIGHT_EXTENSIONS)} and sharded *.index.json); nothing written")
         return False
     patterns = model_patterns(root, models)
     atomic_write_text(path, config_text(patterns))
     count = f"{len(models)} model" + ("s" if len(models) != 1 else "")
-    print(f"{shown}: wrote it, tracking {count}:")
+    console.say(f"{shown}: wrote it, tracking {count}:")
     for model in models:
-        print(f"  {printable(model)}")
+        console.say(f"  {model}")
     for pattern in patterns:
         if pattern.endswith("/*/"):
-            print(f"  (as {printable(pattern)}: every directory added there later is tracked "
-                  "too)")
-    print("next: modelseal manifest   (writes model.manifest.json into each model)")
+            console.say(f"  (as {pattern}: every directory added there later is tracked "
+                        "too)")
+    console.say("next: modelseal manifest   (writes model.manifest.json into each model)")
     return True
 
 
@@ -293,17 +293,17 @@ def _init_precommit(root: Path, hooks_repo: str | None, rev: str | None) -> None
     path = root / PRECOMMIT_CONFIG
     if not path.exists():
         atomic_write_text(path, precommit_config(hooks_repo, rev))
-        print(f"{_shown(path)}: wrote it with the modelseal hooks")
+        console.say(f"{_shown(path)}: wrote it with the modelseal hooks")
     else:
         old = path.read_text(encoding="utf-8")
         new = merge_precommit(old, hooks_repo, rev)
         if new == old:
-            print(f"{_shown(path)}: already has the modelseal hooks, left as it is")
+            console.say(f"{_shown(path)}: already has the modelseal hooks, left as it is")
             return
         atomic_write_text(path, new)
-        print(f"{_shown(path)}: added the modelseal hooks")
-    print("next: pre-commit install   (or prek install; it reads "
-          "default_install_hook_types)")
+        console.say(f"{_shown(path)}: added the modelseal hooks")
+    console.say("next: pre-commit install   (or prek install; it reads "
+                "default_install_hook_types)")
     _say_post_checkout()
 
 
@@ -368,8 +368,8 @@ def run_install_hooks(start: Path, *, hooks: Sequence[str] | None = None,
     refused = [name for name in (hooks or DEFAULT_HOOKS)
                if not _install_one(directory / name, hook_script(name, sys.executable), force)]
     if refused:
-        print("some hooks were left alone: rerun with --force to replace them (the old hook "
-              "is kept beside it), or use the pre-commit framework (see `modelseal init`)")
+        console.say("some hooks were left alone: rerun with --force to replace them (the old hook "
+                    "is kept beside it), or use the pre-commit framework (see `modelseal init`)")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -379,24 +379,24 @@ def _install_one(path: Path, script: str, force: bool) -> bool:
     shown = _shown(path)
     if not path.exists():
         _write_executable(path, script)
-        print(f"{shown}: installed")
+        console.say(f"{shown}: installed")
         return True
     old = path.read_text(encoding="utf-8", errors="replace")
     if HOOK_MARKER in old:
         if old == script:
-            print(f"{shown}: already installed, unchanged")
+            console.say(f"{shown}: already installed, unchanged")
         else:
             _write_executable(path, script)
-            print(f"{shown}: updated")
+            console.say(f"{shown}: updated")
         return True
     owner = "pre-commit" if "pre-commit" in old and "INSTALL_PYTHON" in old else "another tool"
     if not force:
-        print(f"{shown}: exists and was written by {owner}, left as it is")
+        console.say(f"{shown}: exists and was written by {owner}, left as it is")
         return False
     backup = path.with_name(f"{path.name}.pre-modelseal")
     os.replace(path, backup)
     _write_executable(path, script)
-    print(f"{shown}: replaced (the previous hook is now {_shown(backup)})")
+    console.say(f"{shown}: replaced (the previous hook is now {_shown(backup)})")
     return True
 
 

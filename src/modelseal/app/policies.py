@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelseal.errors import UsageError
-from modelseal.policy import PolicyFlags
 
 if TYPE_CHECKING:
     from modelseal.config import Config
-    from modelseal.policy import Policy
+    from modelseal.policy import Policy, PolicyFlags
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,16 @@ class PolicyRequest:
     """The policy flags, plus `--key-list`/`--cert-chain-list` (the CI inputs' form:
     inline PEM blocks or paths read from the base revision, one per line)."""
 
-    flags: PolicyFlags = field(default_factory=PolicyFlags)
+    flags: PolicyFlags = field(default_factory=lambda: _no_flags())
     key_lists: tuple[str, ...] = ()
     certificate_root_lists: tuple[str, ...] = ()
+
+
+def _no_flags() -> PolicyFlags:
+    # imported here: `check --base` reads PolicySource, and `check` loads no policy code
+    from modelseal.policy import PolicyFlags
+
+    return PolicyFlags()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelseal import console
 from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
 from modelseal.ci.runner import Context, RunnerFiles, annotate
@@ -33,7 +34,10 @@ from modelseal.untrusted import UnsafeJson, loads_json
 from modelseal.words import plural
 
 if TYPE_CHECKING:
+    from modelseal.app.selection import ModelRequest
+    from modelseal.app.verify import VerifyRequest
     from modelseal.report.model import Report
+    from modelseal.signing import Signer
 
 OUTPUTS = ("verified", "report-path", "report-json", "signatures", "signed", "commit",
            "release-assets", "upload-paths", "relay-path")
@@ -125,21 +129,11 @@ def load_json(text: str, what: str) -> Any:
 
 @dataclass(frozen=True)
 class ModelStatus:
-    """One model as `modelseal verify --format json` saw it before signing."""
+    """One model as the sign step found it before signing."""
 
     path: str
     signature: str
     verified: bool
-
-
-def model_statuses(document: Any) -> list[ModelStatus]:
-    """The models of a `verify --format json` document."""
-    models = document.get("models") if isinstance(document, dict) else None
-    if not isinstance(models, list):
-        raise UsageError("`modelseal verify --format json` gave no models list")
-    return [ModelStatus(str(item["path"]), str(item["signature_path"]),
-                        item.get("status") == "verified")
-            for item in models if isinstance(item, dict)]
 
 
 def workspace_relative(path: str, ctx: Context) -> str:
@@ -195,19 +189,41 @@ def sign(step: Step) -> StepResult:
 
 
 def sign_local(step: Step, presign: ActionInputs) -> StepResult:
-    """Sign the local models that need it (one `verify` pass decides which)."""
-    before = step.modelseal(commands.verify_argv(presign), capture=True)
-    if before.returncode == EXIT_USAGE:
-        return StepResult(EXIT_USAGE)
-    statuses = model_statuses(load_json(before.stdout, "`modelseal verify` output"))
+    """Sign the local models that need it: one scan per model decides and signs (in
+    this process, which is the installed modelseal; the inputs' paths are relative to
+    the workspace)."""
+    with _working_directory(step.ctx.workspace):
+        return _sign_local(step, presign)
+
+
+def _sign_local(step: Step, presign: ActionInputs) -> StepResult:
+    from modelseal.app import sign_pending
+    from modelseal.app.sign import SignOptions, StaleModels
+
+    options = SignOptions(progress=False)
+    try:
+        found = sign_pending.find_unsigned(_model_request(presign),
+                                           _presign_request(presign), options)
+    except ModelsealError as exc:
+        console.error(exc)
+        return StepResult(exc.exit_code)
+    for notice in found.notices:
+        console.notice(notice)
+    statuses = [ModelStatus(m.status.target.display, str(m.signature_path), m.verified)
+                for m in found.models]
     pending = [s for s in statuses if not s.verified]
     for done in (s for s in statuses if s.verified):
-        print(f"{printable(done.path)}: signature already verifies and covers the files; "
-              "not re-signing")
-    if pending:
-        signed = step.modelseal(commands.sign_argv(step.inputs, [s.path for s in pending]))
-        if signed.returncode != EXIT_OK:
-            return StepResult(signed.returncode, {"verified": "false"})
+        console.say(f"{done.path}: signature already verifies and covers the files; "
+                    "not re-signing")
+    try:
+        signed = sign_pending.sign_unsigned(found.pending, lambda: _keyless(step.inputs), options)
+    except ModelsealError as exc:
+        if isinstance(exc, StaleModels):
+            console.print_stale(exc.statuses)
+        console.error(exc)
+        return StepResult(exc.exit_code, {"verified": "false"})
+    for model in signed:
+        console.print_signed(model.model, model.method)
     signatures = [workspace_relative(s.signature, step.ctx) for s in statuses]
     new = [workspace_relative(s.signature, step.ctx) for s in pending]
     outputs = {"verified": "true", "signatures": output_lines(signatures),
@@ -218,6 +234,38 @@ def sign_local(step: Step, presign: ActionInputs) -> StepResult:
     return StepResult(EXIT_OK, outputs)
 
 
+def _model_request(inputs: ActionInputs) -> ModelRequest:
+    from modelseal.app.selection import ModelRequest
+
+    return ModelRequest(paths=inputs.paths, config=Path(inputs.config) if inputs.config else None)
+
+
+def _presign_request(inputs: ActionInputs) -> VerifyRequest:
+    """The policy that decides whether a model is already signed (see `presign_inputs`):
+    the config's, with the inputs' signer overrides on top, as `verify` would apply."""
+    from modelseal.app.policies import PolicyRequest, PolicySource
+    from modelseal.app.verify import VerifyRequest
+    from modelseal.policy import PolicyFlags
+
+    policy = inputs.policy
+    flags = PolicyFlags(identity=policy.identity or None,
+                        identity_regex=policy.identity_regex or None,
+                        issuer=policy.issuer or None, repository=policy.repository or None,
+                        workflow=policy.workflow or None, ref=policy.ref or None,
+                        strict=bool(policy.strict))
+    config = Path(inputs.config) if inputs.config else None
+    return VerifyRequest(source=PolicySource(config=config), policy=PolicyRequest(flags),
+                         trust_config=Path(inputs.trust_config) if inputs.trust_config else None)
+
+
+def _keyless(inputs: ActionInputs) -> Signer:
+    """Keyless signing with the workflow's ambient OIDC identity."""
+    from modelseal.app.sign import SignerRequest, signer_for
+
+    trust = Path(inputs.trust_config) if inputs.trust_config else None
+    return signer_for(SignerRequest(method="sigstore", trust_config=trust))
+
+
 def publish_signatures(step: Step, signatures: list[str], new: list[str],
                        models: list[str]) -> dict[str, str]:
     """Commit and/or attach to a release, as the inputs ask."""
@@ -225,9 +273,9 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
     if step.inputs.commit:
         pushed = publish.commit_signatures(new, models, step.ctx, step.token) if new else None
         if pushed is None:
-            print("commit: no signature changed; nothing to push")
+            console.say("commit: no signature changed; nothing to push")
         else:
-            print(f"commit: pushed {pushed.commit[:12]} to {printable(pushed.branch)}")
+            console.say(f"commit: pushed {pushed.commit[:12]} to {pushed.branch}")
             outputs["commit"] = pushed.commit
     if step.inputs.release:
         if step.ctx.release is None:
@@ -236,7 +284,7 @@ def publish_signatures(step: Step, signatures: list[str], new: list[str],
         else:
             urls = publish.attach_to_release(signatures, step.ctx, step.token)
             outputs["release-assets"] = output_lines(urls)
-            print(f"release: attached {plural(len(urls), 'signature')}")
+            console.say(f"release: attached {plural(len(urls), 'signature')}")
     return outputs
 
 

@@ -12,9 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from modelseal import __version__
+from modelseal import __version__, console
 from modelseal.cli.options import Handler, command_parser, formatter
-from modelseal.errors import EXIT_FAILED, EXIT_USAGE, ModelsealError, printable
+from modelseal.errors import EXIT_FAILED, EXIT_USAGE, ModelsealError
 
 # command -> (the module under modelseal.cli that configures and runs it, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -87,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelsealError as exc:
         if args.debug:
             raise
-        print(f"modelseal: error: {printable(exc)}", file=sys.stderr)
+        console.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("modelseal: interrupted; nothing was left half-written", file=sys.stderr)
+        console.say("modelseal: interrupted; nothing was left half-written", err=True)
         return 130
     except BrokenPipeError:
         return EXIT_FAILED
@@ -98,6 +98,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"modelseal: error: {printable(f'{exc.strerror or exc}{where}')}",
-              file=sys.stderr)
+        console.error(f"{exc.strerror or exc}{where}")
         return EXIT_USAGE

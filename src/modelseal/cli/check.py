@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modelseal.cli import options
-from modelseal.errors import EXIT_FAILED, EXIT_OK, UsageError, printable
+from modelseal.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from modelseal.config import Config
-    from modelseal.engine import HashRun, ManifestStatus, ModelFailure
-    from modelseal.targets import ModelTarget
+    from modelseal.engine import HashRun, ModelFailure
 
 
 def configure(name: str, sub: argparse.ArgumentParser) -> None:
@@ -61,81 +58,55 @@ def _hash_run(args: argparse.Namespace) -> HashRun:
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
-    from modelseal import console, engine, targets
+    from modelseal import console
+    from modelseal.app import check
 
-    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
-    results = engine.refresh_all(models, _hash_run(args))
-    statuses, failures = _split(results)
+    result = check.refresh(options.model_request(args), _hash_run(args))
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses, failures=failures))
+        console.print_json(console.statuses_json(result.statuses, failures=result.failures))
     else:
-        console.print_refresh(statuses)
-    return _report_failures(failures, EXIT_OK)
+        console.print_refresh(result.statuses)
+    return _report_failures(result.failures, EXIT_OK)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from modelseal import console, engine, targets, weights
+    from modelseal import console
+    from modelseal.app import check
 
-    if args.base_config and (args.base is None or args.config):
-        raise UsageError("--base-config names the config at the --base revision: use it with "
-                         "--base and without --config")
-    if args.base is not None and args.config is None:
-        models, config = _models_at_base(args)
-    else:
-        models, config = targets.resolve_targets(args.paths, config_path=args.config)
-    statuses, failures = _split(engine.check_all(models, _hash_run(args)))
-    # with no PATH the whole repository is checked: weights no model covers are named too
-    untracked = ({} if args.paths or config is None
-                 else weights.untracked_weight_dirs(config.root, [m.path for m in models]))
-    strict = bool(config and config.policy.strict)
+    result = check.check(options.model_request(args), _hash_run(args), base=args.base,
+                         base_config=args.base_config)
+    for notice in result.notices:
+        console.notice(notice)
     if args.format == "json":
-        console.print_json(console.statuses_json(statuses, untracked, strict=strict,
-                                                 failures=failures))
+        console.print_json(console.statuses_json(result.statuses, result.untracked,
+                                                 strict=result.strict,
+                                                 failures=result.failures))
     else:
-        console.print_check(statuses)
-        console.print_untracked(untracked, strict=strict)
-    failed = any(status.stale for status in statuses) or (strict and bool(untracked))
-    return _report_failures(failures, EXIT_FAILED if failed else EXIT_OK)
-
-
-def _split(results: Sequence[ManifestStatus | ModelFailure]
-           ) -> tuple[list[ManifestStatus], list[ModelFailure]]:
-    from modelseal.engine import ModelFailure
-
-    failures = [result for result in results if isinstance(result, ModelFailure)]
-    return [r for r in results if not isinstance(r, ModelFailure)], failures
+        console.print_check(result.statuses)
+        console.print_untracked(result.untracked, strict=result.strict)
+    return _report_failures(result.failures, EXIT_FAILED if result.failed else EXIT_OK)
 
 
 def _report_failures(failures: Sequence[ModelFailure], code: int) -> int:
     """One error line per model that could not be handled; the worst exit code wins."""
+    from modelseal import console
+
     for failure in failures:
-        print(f"modelseal: error: {printable(failure.message)}", file=sys.stderr)
+        console.error(failure.message)
     return max([code, *(failure.exit_code for failure in failures)])
 
 
-def _models_at_base(args: argparse.Namespace) -> tuple[list[ModelTarget], Config | None]:
-    """`check --base REV`: the models and their hashing options from the config at REV."""
-    from modelseal.app import policies, selection
-
-    with policies.policy_folder() as folder:
-        chosen = selection.base_models(selection.ModelRequest(paths=tuple(args.paths)),
-                                       args.base, folder, args.base_config)
-    for notice in chosen.notices:
-        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
-    return chosen.models, chosen.config
-
-
 def _run_digest(args: argparse.Namespace) -> int:
-    from modelseal import console, engine, targets
+    from modelseal import console
+    from modelseal.app import check
 
-    models, _ = targets.resolve_targets(args.paths, config_path=args.config)
-    scan = engine.scan_target(models[0], _hash_run(args))
-    digest = f"sha256:{scan.manifest.root_digest}"
+    result = check.digest(options.model_request(args), _hash_run(args))
     if args.format == "json":
-        console.print_json({"version": console.JSON_SCHEMA_VERSION, "path": models[0].display,
-                            "digest": digest, "files": len(scan.listing.files)})
+        console.print_json({"version": console.JSON_SCHEMA_VERSION,
+                            "path": result.target.display, "digest": result.digest,
+                            "files": result.files})
     else:
-        print(digest)
+        console.say(result.digest)
     return EXIT_OK
 
 

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from modelseal.cli import options
-from modelseal.errors import EXIT_OK, printable
+from modelseal.errors import EXIT_OK
 
 _KEYGEN_EXAMPLES = """\
   modelseal keygen                                  # ./modelseal.key and ./modelseal.pub
@@ -30,21 +30,22 @@ def configure(name: str, sub: argparse.ArgumentParser) -> None:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
-    from modelseal import keys
+    from modelseal import console, keys
 
     password = keys.password_from_env(args.password_env)
     written = keys.write_key_pair(args.output_dir, args.name, password=password,
                                   force=args.force)
     state = "encrypted" if written.encrypted else "not encrypted"
-    print(f"wrote {printable(written.private)} (private key, mode 0600, {state}; keep it "
-          "secret and out of git)")
-    print(f"wrote {printable(written.public)} (public key: give this to verifiers)")
     password_flag = f" --password-env {args.password_env}" if args.password_env else ""
-    print("next:")
-    print(f"  modelseal sign MODEL --method key --key {_quoted(written.private)}{password_flag}")
-    print(f"  modelseal verify MODEL --key {_quoted(written.public)}")
+    console.say_lines([
+        f"wrote {written.private} (private key, mode 0600, {state}; keep it secret and out "
+        "of git)",
+        f"wrote {written.public} (public key: give this to verifiers)",
+        "next:",
+        f"  modelseal sign MODEL --method key --key {_quoted(written.private)}{password_flag}",
+        f"  modelseal verify MODEL --key {_quoted(written.public)}"])
     return EXIT_OK
 
 
 def _quoted(path: Path) -> str:
-    return printable(shlex.quote(str(path)))
+    return shlex.quote(str(path))

@@ -7,24 +7,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# defined with the hooks' options, which must not import the CLI; re-exported here
+from modelseal.arguments import add_cache_options as add_cache_options
+from modelseal.arguments import add_config_option as add_config_option
+
 if TYPE_CHECKING:
     from modelseal.app.policies import PolicyRequest, PolicySource
     from modelseal.app.selection import ModelRequest
+    from modelseal.app.sign import SignerRequest
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="config file (default: the nearest .modelseal.yaml)")
-
-
-def add_cache_options(parser: argparse.ArgumentParser) -> None:
-    """--no-cache and --require-content: how `manifest`-like commands get digests."""
-    parser.add_argument("--no-cache", action="store_true",
-                        help="hash every file again instead of trusting the stat cache")
-    parser.add_argument("--require-content", action="store_true",
-                        help="fail on Git LFS pointers instead of using their oid as the digest")
 
 
 def add_progress_options(parser: argparse.ArgumentParser) -> None:
@@ -236,3 +228,13 @@ def model_request(args: argparse.Namespace) -> ModelRequest:
                         config=getattr(args, "config", None),
                         signature=getattr(args, "signature", None),
                         ignore=tuple(getattr(args, "ignore", ())))
+
+
+def signer_request(args: argparse.Namespace) -> SignerRequest:
+    """The signing options as typed data (see `add_sign_options`)."""
+    from modelseal.app.sign import SignerRequest
+
+    return SignerRequest(method=args.method, key=args.key, password_env=args.password_env,
+                         cert=args.cert, chain=tuple(args.chain),
+                         identity_token=args.identity_token, trust_config=args.trust_config,
+                         staging=args.staging)

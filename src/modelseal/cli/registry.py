@@ -235,22 +235,21 @@ def _export_signature(args: argparse.Namespace, model: RemoteModel) -> int:
 
 def run_sign_registry(args: argparse.Namespace) -> int:
     """`sign oci://REF`: a statement from the pinned manifest, signed, attached as a referrer."""
-    from modelseal.cli import signing as cli_signing
-    from modelseal.cli import stores as cli_stores
+    from modelseal.app.sign import sign_bytes, signer_for
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
     from modelseal.stores import referrers, remote
     from modelseal.walk import ALWAYS_IGNORED
 
     ref = _one_reference(args)
-    signer = cli_signing._signer(args)
+    signer = signer_for(options.signer_request(args))
     client = _client(args, ref)
     model = remote.open_reference(client, ref)
     # recorded as directory signing records them, so the same statement verifies a
     # directory copy with its model.sig and model.manifest.json beside the files
     ignore_paths = tuple(sorted({*ALWAYS_IGNORED, *(p.strip("/") for p in args.ignore)}))
     manifest = model.manifest(Serialization(ignore_paths=ignore_paths))
-    bundle = cli_stores._sign_one(signer, manifest.to_json())
+    bundle = sign_bytes(signer, manifest.to_json().encode("utf-8"))
     if args.signature is not None:
         atomic_write_bytes(args.signature, bundle)
     attached = referrers.attach(client, ref.repository, model.descriptor, bundle)

@@ -129,8 +129,8 @@ def run_verify_store(args: argparse.Namespace) -> int:
 
 def run_sign_store(args: argparse.Namespace) -> int:
     """`sign --ollama`: an OMS statement over the store's blobs, written to --signature."""
+    from modelseal.app.sign import signer_for
     from modelseal.cli import registry as cli_registry
-    from modelseal.cli import signing as cli_signing
     from modelseal.fsio import atomic_write_bytes
     from modelseal.manifest import Serialization
 
@@ -140,7 +140,7 @@ def run_sign_store(args: argparse.Namespace) -> int:
     if args.signature is None:
         raise UsageError("sign --ollama needs --signature FILE (Ollama's store has no place "
                          "for a signature)")
-    signer = cli_signing._signer(args)
+    signer = signer_for(options.signer_request(args))
     model = open_store(args)
     serialization = Serialization(ignore_paths=tuple(sorted(args.ignore)))
     manifest = model.manifest(serialization, ignore=args.ignore, progress=args.progress)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelseal import console
-from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
+from modelseal.errors import EXIT_FAILED, EXIT_OK
 from modelseal.gitrepo import NULL_REVISION, GitRepo
-from modelseal.hooks import HookContext, models_for_paths, open_context
+from modelseal.hooks.context import HookContext, models_for_paths, open_context
 from modelseal.targets import ModelTarget
 from modelseal.words import one_or_many, plural
 
@@ -64,7 +63,7 @@ def _trusting_the_old_revision(context: HookContext, old: str, folder: Path) -> 
 
     side = read_trusted_side(context.root, old, folder)
     for notice in side.notices:
-        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+        console.notice(notice)
     models = [ModelTarget(entry.path, entry.options) for entry in side.models]
     return replace(context, config=side.config, touched=models)
 
@@ -88,15 +87,16 @@ def _revisions(repo: GitRepo, args: argparse.Namespace) -> tuple[str | None, str
 
 def _verify(context: HookContext, targets: Sequence[ModelTarget],
             strict: bool | None) -> int:
-    from modelseal.policy import PolicyFlags, build_policy
-    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED, VerifyOptions, verify_targets
+    from modelseal.app.policies import effective_policy
+    from modelseal.app.verify import verify_models
+    from modelseal.policy import PolicyFlags
+    from modelseal.verifying import STATUS_UNSIGNED, STATUS_VERIFIED, VerifyOptions
 
-    config_policy = context.config.policy if context.config else None
-    policy = build_policy(config_policy, PolicyFlags(strict=bool(strict)))
-    options = VerifyOptions(policy=policy, offline=True, progress=False)
-    results, notices = verify_targets(targets, options)
-    for notice in notices:
-        print(f"modelseal: notice: {printable(notice)}", file=sys.stderr)
+    policy = effective_policy(PolicyFlags(strict=bool(strict)), context.config)
+    outcome = verify_models(targets, VerifyOptions(policy=policy, offline=True, progress=False))
+    for notice in outcome.notices:
+        console.notice(notice)
+    results = outcome.results
     # Only "unsigned" (nothing there at all) may be a warning; a signature that is there
     # and does not verify (unreadable, wrong signer, tampered files) is always an error.
     unsigned = [r for r in results if r.status == STATUS_UNSIGNED]
@@ -106,33 +106,25 @@ def _verify(context: HookContext, targets: Sequence[ModelTarget],
     if policy.strict:
         failed += unsigned
     elif unsigned:
-        print(f"modelseal: {plural(len(unsigned), 'model')} unsigned (a warning: set "
-              "policy.strict: true in .modelseal.yaml to fail instead)", file=sys.stderr)
+        console.say(f"modelseal: {plural(len(unsigned), 'model')} unsigned (a warning: set "
+                    "policy.strict: true in .modelseal.yaml to fail instead)", err=True)
     if not failed:
         return EXIT_OK
-    paths = printable(" ".join(shlex.quote(r.target.display) for r in failed))
+    paths = " ".join(shlex.quote(r.target.display) for r in failed)
     under = " under the strict policy" if policy.strict else ""
     them = one_or_many(len(failed), "it", "them")
-    print(f"modelseal: {plural(len(failed), 'model')} did not verify{under}; do not use "
-          f"{them} until `modelseal verify {paths}` passes", file=sys.stderr)
+    console.say(f"modelseal: {plural(len(failed), 'model')} did not verify{under}; do not use "
+                f"{them} until `modelseal verify {paths}` passes", err=True)
     return EXIT_FAILED
 
 
 def _print_result(context: HookContext, result: VerificationResult, *, error: bool) -> None:
     from modelseal.verifying import STATUS_VERIFIED
 
-    name, message = printable(result.target.display), printable(result.message)
+    name, message = result.target.display, result.message
     if result.status == STATUS_VERIFIED:
-        print(f"{name}: {message}", file=context.out)
+        console.say(f"{name}: {message}", out=context.out)
         return
-    level = "error" if error else "warning"
-    print(f"modelseal: {level}: {name}: {message}", file=sys.stderr)
-    for line in console.diff_lines(result.diff) if result.diff else ():
-        print(line, file=sys.stderr)
+    (console.error if error else console.warning)(f"{name}: {message}")
+    console.say_lines(console.diff_lines(result.diff) if result.diff else [], err=True)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``modelseal hook verify`` as a function (for tests and scripts)."""
-    from modelseal.hooks import main as hooks_main
-
-    return hooks_main(["verify", *(argv or [])])
