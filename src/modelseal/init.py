@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from modelseal import __version__, console
+from modelseal import console
+from modelseal._version import __version__
 from modelseal.config import CONFIG_NAME, DEFAULT_LFS_WARN_SIZE, load_config
 from modelseal.errors import EXIT_FAILED, EXIT_OK, ConfigError, UsageError, printable
 from modelseal.fsio import atomic_write_bytes, atomic_write_text

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from modelseal import __version__
+from modelseal._version import __version__
 from modelseal.errors import UsageError
 
 Response = requests.Response

@@ -22,3 +22,13 @@ def test_wheel_ships_example_templates_and_schema(tmp_path: Path) -> None:
     assert "modelseal/report/templates/github-comment.md.j2" in names
     assert "modelseal/py.typed" in names
     assert not any(name.startswith("tests/") for name in names)
+
+
+def test_the_code_and_the_package_metadata_name_one_version() -> None:
+    import tomllib
+    from importlib.metadata import version
+
+    import modelseal
+
+    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert modelseal.__version__ == declared == version("modelseal")

@@ -38,6 +38,7 @@ def test_ci_lints_before_it_runs_the_tests() -> None:
     tests = next(i for i, line in enumerate(lines) if "python3 -m pytest" in line)
     assert lines.index("ruff check .") < tests
     assert lines.index("mypy") < tests
+    assert lines.index("lint-imports") < tests
 
 
 def test_readme_first_command_installs_and_runs_the_demo_in_a_fresh_clone(

@@ -12,7 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from modelseal import __version__, console
+from modelseal import console
+from modelseal._version import __version__
 from modelseal.cli.options import Handler, command_parser, formatter
 from modelseal.errors import EXIT_FAILED, EXIT_USAGE, ModelsealError
 

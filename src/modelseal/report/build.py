@@ -260,7 +260,8 @@ def build_report(targets: Sequence[ModelTarget], options: VerifyOptions, run: Ha
     Paths in the report are relative to ``root`` (default: `report_root`); ``verify_flags``
     must already be (see `app.report.verify_flags`).
     """
-    from modelseal import __version__, verifying
+    from modelseal import verifying
+    from modelseal._version import __version__
     from modelseal.hashing import RunDigests
 
     root = root or report_root(start or Path.cwd())
