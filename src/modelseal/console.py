@@ -29,8 +29,9 @@ JSON_SCHEMA_VERSION = 1
 
 
 def say(text: object, *, err: bool = False, out: TextIO | None = None) -> None:
-    """One line of output (to ``out``, else stdout, or stderr with `err`), escaped."""
-    print(printable(text), file=out or (sys.stderr if err else sys.stdout))
+    """One line of output (to ``out``, else stdout, or stderr with `err`), escaped.
+    Flushed at once, so it keeps its place among the lines of child processes."""
+    print(printable(text), file=out or (sys.stderr if err else sys.stdout), flush=True)
 
 
 def say_lines(lines: Sequence[object], *, err: bool = False, out: TextIO | None = None) -> None:

@@ -17,6 +17,7 @@ import pytest
 from modelseal.ci import steps
 from modelseal.ci.inputs import ActionInputs, Policy
 from modelseal.ci.runner import Context, RunnerFiles
+from modelseal.ci.step import Step, StepResult
 from modelseal.cli import main as cli_main
 from tests.sigstore_stack.fixture import SigstoreStack
 from tests.sigstore_stack.fixture import sigstore_stack as _stack_fixture  # noqa: F401
@@ -52,12 +53,12 @@ def workspace(tmp_path: Path, sigstore_stack: SigstoreStack,
     yield root
 
 
-def _sign_step(workspace: Path, stack: SigstoreStack) -> steps.StepResult:
+def _sign_step(workspace: Path, stack: SigstoreStack) -> StepResult:
     inputs = ActionInputs(paths=("models/big",), trust_config=str(stack.trust_config),
                           policy=Policy(repository=REPO, workflow=SIGN_WORKFLOW,
                                         ref="refs/heads/main", issuer=stack.issuer))
     files = RunnerFiles(output=workspace.parent / "out", summary=workspace.parent / "summary")
-    step = steps.Step(inputs, Context(workspace=workspace, temp=workspace.parent),
+    step = Step(inputs, Context(workspace=workspace, temp=workspace.parent),
                       files, dict(os.environ))
     return steps.sign_local(step, inputs)
 

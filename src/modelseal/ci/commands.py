@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelseal import console
 from modelseal.ci.inputs import ActionInputs, Policy
-from modelseal.errors import printable
 from modelseal.launch import python_argv
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def run_modelseal(argv: Sequence[str], *, cwd: Path, capture: bool = False,
                   env: Mapping[str, str] | None = None) -> Completed:
     """Run ``modelseal ARGV`` with this interpreter (the installed modelseal, whatever
     ``cwd`` holds); stderr always goes to the log."""
-    print(f"$ {printable(display(argv))}", flush=True)
+    console.say(f"$ {display(argv)}")
     proc = subprocess.run([*python_argv(sys.executable), *argv], cwd=cwd,
                           stdout=subprocess.PIPE if capture else None, text=True,
                           env=dict(env) if env is not None else None, check=False)

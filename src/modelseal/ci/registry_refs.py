@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from modelseal import console
 from modelseal.ci import commands
 from modelseal.ci.inputs import ActionInputs
-from modelseal.errors import EXIT_FAILED, EXIT_OK, printable
+from modelseal.errors import EXIT_FAILED, EXIT_OK
 from modelseal.report.escape import code_span, markdown_text
 from modelseal.stores.ociref import OCI_SCHEME as OCI
 from modelseal.stores.ociref import is_registry_reference
 
 if TYPE_CHECKING:
-    from modelseal.ci.steps import Step
+    from modelseal.ci.step import Step
 
 
 def split_paths(paths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -121,8 +122,7 @@ def _sign_one(step: Step, presign: ActionInputs, reference: str) -> RegistrySign
         raise SigningFailed(reference, checked.returncode or EXIT_FAILED)
     pinned = str(model.get("reference") or "")
     if checked.returncode == EXIT_OK and model.get("ok") is True:
-        print(f"{printable(reference)}: signature already verifies ({printable(pinned)}); "
-              "not re-signing")
+        console.say(f"{reference}: signature already verifies ({pinned}); not re-signing")
         return RegistrySigning(reference, pinned, False)
     # sign exactly the manifest just checked: an oci:// tag could move in between
     target = OCI + pinned if reference.startswith(OCI) and "@sha256:" in pinned else reference

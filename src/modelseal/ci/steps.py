@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelseal import console
 from modelseal.ci import commands, publish
 from modelseal.ci.inputs import ActionInputs
-from modelseal.ci.runner import Context, RunnerFiles, annotate
+from modelseal.ci.runner import Context, annotate
+from modelseal.ci.step import Step, StepResult
 from modelseal.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -51,38 +51,6 @@ OIDC_FORK = (
     "This is a pull request from a fork: GitHub never issues an OIDC token to those runs, "
     "so sign after merge instead (on push to the default branch, see "
     "examples/github/sign.yml) and verify on pull requests.")
-
-
-@dataclass
-class StepResult:
-    """What a step reports back: the exit status and its outputs."""
-
-    exit_code: int = EXIT_OK
-    outputs: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Step:
-    """Everything a step needs: inputs, the run's context, the runner files, the env."""
-
-    inputs: ActionInputs
-    ctx: Context
-    files: RunnerFiles
-    env: Mapping[str, str]
-
-    @property
-    def token(self) -> str:
-        return self.env.get("GITHUB_TOKEN", "")
-
-    def modelseal(self, argv: Sequence[str], capture: bool = False) -> commands.Completed:
-        return commands.run_modelseal(argv, cwd=self.ctx.workspace, capture=capture,
-                                      env=self.env)
-
-    @property
-    def out_dir(self) -> Path:
-        path = self.ctx.temp / "modelseal"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
 
 def run(step: Step) -> int:
@@ -397,7 +365,7 @@ def build_report(step: Step, base: str | None, report_json: Path) -> Report | No
     from modelseal.report.render import render
 
     argv = commands.report_argv(step.inputs, base, report_json)
-    print(f"$ {printable(commands.display(argv))}", flush=True)
+    console.say(f"$ {commands.display(argv)}")
     try:
         with _working_directory(step.ctx.workspace):
             built = app_report.build(commands.report_request(step.inputs, base))
@@ -468,7 +436,7 @@ def post_comment(step: Step, report: Report, markdown: str) -> dict[str, str]:
         outcome = comment.post_github(markdown, report, comment.Poster(), relay_dir,
                                       github_context(step.env, event=step.ctx.event))
     except ModelsealError as exc:
-        print(f"modelseal: error: {printable(exc)}", file=sys.stderr, flush=True)
+        console.error(exc)
         annotate("warning", "could not post the pull request comment (see the log above); "
                             "the report is in the job summary", title="modelseal")
         return {}
@@ -508,14 +476,13 @@ def relay(step: Step) -> StepResult:
     directory = step.ctx.workspace / given
     report_json = directory / relay_files.REPORT
     if not report_json.is_file():  # no artifact: the verify run posted its comment itself
-        print(f"relay: no {printable(report_json)}; the verify run posted its comment itself")
+        console.say(f"relay: no {report_json}; the verify run posted its comment itself")
         return StepResult()
-    print(f"$ {printable(commands.display(commands.relay_argv(directory)))}", flush=True)
+    console.say(f"$ {commands.display(commands.relay_argv(directory))}")
     _say(comment.post_relayed(directory, comment.Poster(), event=step.ctx.event).messages())
     return StepResult()
 
 
 def _say(lines: Sequence[str]) -> None:
     """A use case's messages, on stderr as the CLI prints them (escaped)."""
-    for line in lines:
-        print(printable(line), file=sys.stderr, flush=True)
+    console.say_lines(lines, err=True)

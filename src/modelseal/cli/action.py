@@ -30,8 +30,9 @@ def run_action(args: argparse.Namespace) -> int:
     from modelseal.ci import steps
     from modelseal.ci.inputs import ActionInputs
     from modelseal.ci.runner import Context, RunnerFiles
+    from modelseal.ci.step import Step
 
     env = dict(os.environ)
     inputs = ActionInputs.from_env(env, command=args.command)
-    step = steps.Step(inputs, Context.from_env(env), RunnerFiles.from_env(env), env)
+    step = Step(inputs, Context.from_env(env), RunnerFiles.from_env(env), env)
     return steps.run(step)

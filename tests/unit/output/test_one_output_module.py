@@ -17,17 +17,6 @@ ALLOWED = {
     "errors.py": "warn() sits below console in the layer order (engine warnings)",
 }
 
-# Known to do: modules owned by other work in progress (issue 13) that still print
-# directly. Remove an entry once its module prints through console; never add one.
-KNOWN_TO_DO = {
-    "ci/commands.py",  # the "$ modelseal ..." echo of each child command
-    "ci/registry_refs.py",
-    "ci/steps.py",  # the report and relay steps (b-report), not the sign step
-    "cli/registry.py",
-    "cli/stores.py",
-}
-
-
 def modules_calling_print() -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for path in sorted(SOURCE.rglob("*.py")):
@@ -42,7 +31,7 @@ def modules_calling_print() -> dict[str, list[int]]:
 
 def test_only_the_output_module_prints() -> None:
     offenders = {module: lines for module, lines in modules_calling_print().items()
-                 if module not in ALLOWED and module not in KNOWN_TO_DO}
+                 if module not in ALLOWED}
     assert offenders == {}, "print through modelseal.console (say, notice, warning, error)"
 
 
