@@ -256,3 +256,10 @@ def oms_validator(oms_spec: Path, name: str) -> Any:
         (schema["$id"], referencing.Resource.from_contents(schema))
         for schema in schemas.values())
     return jsonschema.Draft202012Validator(schemas[name], registry=registry)
+
+
+def key_pair(folder: Path, private: str = "signer.pem",
+             public: str = "signer.pub.pem") -> tuple[Path, Path]:
+    """A fresh P-256 key pair written into ``folder``: (private PEM, public PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return write_private_key(folder / private, key), write_public_key(folder / public, key)

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.cli import main
+from tests.signing_support import key_pair
 from tests.store_builders import make_model
 
 Run = Callable[..., tuple[int, str, str]]
@@ -35,14 +34,7 @@ def run(capsys: pytest.CaptureFixture[str], tmp_path: Path,
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = tmp_path / "signer.pem", tmp_path / "signer.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
+    return key_pair(tmp_path, "signer.pem", "signer.pub.pem")
 
 
 @pytest.fixture

@@ -43,12 +43,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modelseal.app.check import CheckResult
-    from modelseal.app.sign import SignedModel, SignerRequest, signer_for
+    from modelseal.app.sign import SignedModel, signer_for
     from modelseal.app.verify import policy_from_flags
     from modelseal.errors import ModelsealError
     from modelseal.manifest import Manifest
     from modelseal.policy import Policy, PolicyFlags
     from modelseal.signing import Signer
+    from modelseal.signing_methods import SignerRequest
     from modelseal.verifying import VerificationResult
 
 # name -> the module it comes from, imported on first use
@@ -59,7 +60,7 @@ _LAZY = {
     "Policy": "modelseal.policy",
     "PolicyFlags": "modelseal.policy",
     "SignedModel": "modelseal.app.sign",
-    "SignerRequest": "modelseal.app.sign",
+    "SignerRequest": "modelseal.signing_methods",
     "VerificationResult": "modelseal.verifying",
     "policy_from_flags": "modelseal.app.verify",
     "signer_for": "modelseal.app.sign",

@@ -41,12 +41,14 @@ class Signer(Protocol):
 class SignerRequest:
     """What the user gave to build a signer, named as the `sign` options are.
 
-    ``key``/``password_env``: a PEM EC private key and the variable holding its
-    password; ``cert``/``chain``: the signing certificate and intermediates;
-    ``identity_token``/``trust_config``/``staging``: keyless signing's OIDC token and
-    Sigstore instance. A method refuses any option it does not use.
+    ``method``: the `--method` (sigstore, key or certificate); ``key``/``password_env``:
+    a PEM EC private key and the variable holding its password; ``cert``/``chain``: the
+    signing certificate and intermediates; ``identity_token``/``trust_config``/
+    ``staging``: keyless signing's OIDC token and Sigstore instance. A method refuses
+    any option it does not use.
     """
 
+    method: str = ""
     key: Path | None = None
     password_env: str | None = None
     cert: Path | None = None
@@ -56,8 +58,9 @@ class SignerRequest:
     staging: bool = False
 
     def given(self) -> tuple[str, ...]:
-        """The names of the options that were set."""
-        return tuple(item.name for item in fields(self) if getattr(self, item.name))
+        """The names of the options that were set (the method is not an option)."""
+        return tuple(item.name for item in fields(self)
+                     if item.name != "method" and getattr(self, item.name))
 
 
 @dataclass(frozen=True)

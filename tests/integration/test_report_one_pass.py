@@ -10,24 +10,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal import cli, hashing
 from tests.git_helpers import Git, add_model, configure, new_repo
+from tests.signing_support import key_pair
 
 WEIGHTS = os.urandom(3 * 1024 * 1024)
 
 
 def _keys(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = folder / "key.pem", folder / "key.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
+    return key_pair(folder, "key.pem", "key.pub")
 
 
 def _signed_repo(root: Path, extra_config: str = "") -> tuple[Git, Path]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelseal.errors import CheckFailed
+from modelseal.signing_methods import SignerRequest, build_signer
 
 if TYPE_CHECKING:
     from modelseal.app.selection import ModelRequest
@@ -23,29 +24,10 @@ if TYPE_CHECKING:
     from modelseal.targets import ModelTarget
 
 
-@dataclass(frozen=True)
-class SignerRequest:
-    """How to sign: ``method`` (sigstore, key or certificate) and its options."""
-
-    method: str
-    key: Path | None = None
-    password_env: str | None = None
-    cert: Path | None = None
-    chain: tuple[Path, ...] = ()
-    identity_token: str | None = None
-    trust_config: Path | None = None
-    staging: bool = False
-
-
 def signer_for(request: SignerRequest) -> Signer:
-    """The Signer the request names, built by its method in the signing-method registry
+    """The Signer of ``request.method``, built by the signing-method registry
     (`modelseal.signing_methods`), which refuses options the method does not use."""
-    from modelseal import signing_methods
-
-    return signing_methods.build_signer(request.method, signing_methods.SignerRequest(
-        key=request.key, password_env=request.password_env, cert=request.cert,
-        chain=request.chain, identity_token=request.identity_token,
-        trust_config=request.trust_config, staging=request.staging))
+    return build_signer(request.method, request)
 
 
 def sign_bytes(signer: Signer, payload: bytes) -> bytes:

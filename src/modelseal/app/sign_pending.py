@@ -8,7 +8,7 @@ signature is missing or no longer verifies, from the same scans.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from modelseal.app.selection import ModelRequest
     from modelseal.app.verify import VerifyRequest
     from modelseal.engine import ManifestStatus, Scan
-    from modelseal.manifest import Manifest, ManifestDiff, Serialization
+    from modelseal.hashing import RunDigests
+    from modelseal.manifest import Manifest, ManifestDiff
     from modelseal.signing import PreparedModel, Signer
     from modelseal.targets import ModelTarget
-    from modelseal.verifying import VerificationResult, Verifier, VerifyOptions
-    from modelseal.walk import Listing
+    from modelseal.verifying import VerificationResult, Verifier
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,23 @@ def find_unsigned(request: ModelRequest, verify: VerifyRequest,
                   options: SignOptions | None = None) -> Presigned:
     """Scan each requested model once and verify its signature (if any) from that scan.
 
-    The scan is the model's fresh manifest (what `sign_unsigned` signs) and the files
-    its signature is checked against; only when the signature was made with other
-    hashing settings are its files hashed again.
+    The scan is the model's fresh manifest (what `sign_unsigned` signs); it lends its
+    digests to the verification (`hashing.RunDigests`, as `report` does), so a file is
+    hashed again only when the signature hashes another way or the file changed.
     """
     from modelseal import verifying
     from modelseal.app import policies, selection
+    from modelseal.hashing import RunDigests
 
     options = options or SignOptions()
     chosen = selection.work_tree_models(request)
     with policies.policy_folder() as folder:
         policy = policies.verify_policy(verify.policy, None, chosen.config, folder)
+        fresh = RunDigests()
         verifier = verifying.Verifier(verifying.VerifyOptions(
             policy=policy, signature=request.signature, offline=verify.offline,
-            trust_config=verify.trust_config, progress=options.progress))
-        found = [_presign(target, verifier, options) for target in chosen.models]
+            trust_config=verify.trust_config, progress=options.progress), fresh)
+        found = [_presign(target, verifier, options, fresh) for target in chosen.models]
     return Presigned(found, [*chosen.notices, *verifier.notices])
 
 
@@ -101,7 +103,8 @@ def sign_unsigned(models: Sequence[PresignedModel], signer: Callable[[], Signer]
     return [SignedModel(ready, chosen.method) for ready in prepared]
 
 
-def _presign(target: ModelTarget, verifier: Verifier, options: SignOptions) -> PresignedModel:
+def _presign(target: ModelTarget, verifier: Verifier, options: SignOptions,
+             fresh: RunDigests) -> PresignedModel:
     """Scan ``target`` once (as signing hashes it) and verify its signature from that scan."""
     from modelseal.engine import HashRun, read_manifest, scan_target
     from modelseal.manifest import diff_manifests
@@ -109,7 +112,7 @@ def _presign(target: ModelTarget, verifier: Verifier, options: SignOptions) -> P
     sig_path = options.signature or target.signature_path
     # a signature vouches for bytes, so an LFS pointer's claimed oid is not enough
     run = HashRun(use_cache=False, progress=options.progress, extra_ignored_files=(sig_path,),
-                  require_content=True)
+                  require_content=True, fresh=fresh)
     committed, error = None, None
     try:
         committed = read_manifest(target.manifest_path)
@@ -119,8 +122,7 @@ def _presign(target: ModelTarget, verifier: Verifier, options: SignOptions) -> P
     diff = diff_manifests(committed, scan.manifest, sizes=scan.sizes,
                           old_sizes=scan.sizes if committed else {})
     status = _status(target, committed, scan, diff)
-    source = _ScanSource(target, scan, sig_path) if not target.is_file else None
-    return PresignedModel(status, sig_path, verifier.verify(target, source), error)
+    return PresignedModel(status, sig_path, verifier.verify(target), error)
 
 
 def _status(target: ModelTarget, committed: Manifest | None, scan: Scan,
@@ -139,73 +141,3 @@ def _prepared(model: PresignedModel, options: SignOptions) -> PreparedModel:
     status = model.status
     write = status.missing or (options.update_manifest and status.stale)
     return PreparedModel(status.target, status, model.signature_path, write)
-
-
-class _ScanSource:
-    """The files of a directory model as one scan found them, for `Verifier.verify`.
-
-    It lists the model as verification must (only what the signature records and
-    --ignore are skipped, symlinks as the signature allows) and re-uses the scan's
-    digest of every file whose stat identity is unchanged and whose hashing settings
-    match the signature's; anything else (a file the scan skipped, other settings) is
-    hashed here.
-    """
-
-    def __init__(self, target: ModelTarget, scan: Scan, sig_path: Path) -> None:
-        self.target, self.scan, self.sig_path = target, scan, sig_path
-        self.entries = {entry.name: entry for entry in scan.listing.files}
-
-    def check_files(self, signed: Manifest, options: VerifyOptions) -> ManifestDiff:
-        from modelseal import lfs
-        from modelseal.engine import HashRun, hash_listing
-        from modelseal.errors import CheckFailed
-        from modelseal.scope import SignedScope
-        from modelseal.walk import SINGLE_FILE_NAME
-
-        if signed.single_file:
-            raise CheckFailed(f"the signature is for a single file (resource "
-                              f"'{SINGLE_FILE_NAME}'), but {self.target.display} is a "
-                              "directory; verify the file itself")
-        serialization = signed.serialization
-        listing = self._listing(serialization, options)
-        scope = SignedScope(signed)
-        kept = scope.keep(listing.files)
-        lfs.pointer_digests(lfs.find_pointers(kept), serialization.spec, require_content=True,
-                            label=self.target.display)
-        known = (_digests(self.scan.manifest)
-                 if serialization.spec == self.scan.manifest.serialization.spec else {})
-        digests = {entry.name: known[entry.name] for entry in kept
-                   if entry.name in known and self.entries.get(entry.name) == entry}
-        rest = tuple(entry for entry in kept if entry.name not in digests)
-        if rest:
-            run = HashRun(use_cache=False, progress=False, require_content=True)
-            digests.update(hash_listing(replace(listing, files=rest), serialization.spec, run,
-                                        label=self.target.display))
-        return scope.diff(digests)
-
-    def _listing(self, serialization: Serialization, options: VerifyOptions) -> Listing:
-        """The listing verification makes (see `verifying.Verifier`): nothing skipped but
-        what the signature records, --ignore and the bundle itself."""
-        from modelseal.errors import CheckFailed, ModelPathError
-        from modelseal.walk import list_model
-
-        ignore = (*serialization.ignore_paths, *self.target.extra_ignore, *options.ignore)
-        try:
-            return list_model(self.target.path, ignore=ignore,
-                              allow_symlinks=serialization.allow_symlinks,
-                              extra_ignored_files=(self.sig_path,), default_ignores=(),
-                              skip_temp_files=False)
-        except ModelPathError as exc:
-            link, advice, _ = str(exc).partition("; set 'allow_symlinks: true'")
-            if not advice:
-                raise
-            raise CheckFailed(f"{link}, and the signature does not allow symlinks (it records "
-                              "allow_symlinks: false; the config cannot change that)") from None
-
-
-def _digests(manifest: Manifest) -> dict[str, list[bytes]]:
-    """Per file, its digests as hashing returned them (one per shard, in order)."""
-    digests: dict[str, list[bytes]] = {}
-    for resource in manifest.resources:
-        digests.setdefault(resource.path, []).append(bytes.fromhex(resource.digest))
-    return digests

@@ -228,7 +228,8 @@ def _presign_request(inputs: ActionInputs) -> VerifyRequest:
 
 def _keyless(inputs: ActionInputs) -> Signer:
     """Keyless signing with the workflow's ambient OIDC identity."""
-    from modelseal.app.sign import SignerRequest, signer_for
+    from modelseal.app.sign import signer_for
+    from modelseal.signing_methods import SignerRequest
 
     trust = Path(inputs.trust_config) if inputs.trust_config else None
     return signer_for(SignerRequest(method="sigstore", trust_config=trust))

@@ -14,7 +14,7 @@ from modelseal.arguments import add_config_option as add_config_option
 if TYPE_CHECKING:
     from modelseal.app.policies import PolicyRequest, PolicySource
     from modelseal.app.selection import ModelRequest
-    from modelseal.app.sign import SignerRequest
+    from modelseal.signing_methods import SignerRequest
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -226,7 +226,7 @@ def model_request(args: argparse.Namespace) -> ModelRequest:
 
 def signer_request(args: argparse.Namespace) -> SignerRequest:
     """The signing options as typed data (see `add_sign_options`)."""
-    from modelseal.app.sign import SignerRequest
+    from modelseal.signing_methods import SignerRequest
 
     return SignerRequest(method=args.method, key=args.key, password_env=args.password_env,
                          cert=args.cert, chain=tuple(args.chain),

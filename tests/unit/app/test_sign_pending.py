@@ -12,11 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.app.policies import PolicyRequest
 from modelseal.app.selection import ModelRequest
-from modelseal.app.sign import SignerRequest, SignOptions, StaleModels, signer_for
+from modelseal.app.sign import SignOptions, StaleModels, signer_for
 from modelseal.app.sign_pending import find_unsigned, sign_unsigned
 from modelseal.app.verify import VerifyRequest
 from modelseal.cli import main as cli_main
 from modelseal.policy import PolicyFlags
+from modelseal.signing_methods import SignerRequest
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ import os
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelseal.app import stores
 from modelseal.app.policies import PolicyRequest
-from modelseal.app.sign import SignerRequest, signer_for
+from modelseal.app.sign import signer_for
 from modelseal.app.verify import VerifyRequest
 from modelseal.errors import UsageError
 from modelseal.policy import PolicyFlags
 from modelseal.signing import Signer
+from modelseal.signing_methods import SignerRequest
 from modelseal.stores import catalog
+from tests.signing_support import key_pair
 from tests.store_builders import build_ollama_store
 
 LAYERS = [("application/vnd.ollama.image.model", b"GGUF" + os.urandom(4096)),
@@ -30,14 +30,7 @@ LAYERS = [("application/vnd.ollama.image.model", b"GGUF" + os.urandom(4096)),
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = tmp_path / "signer.pem", tmp_path / "signer.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
+    return key_pair(tmp_path, "signer.pem", "signer.pub.pem")
 
 
 @pytest.fixture
