@@ -13,7 +13,6 @@ import base64
 import datetime
 import json
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
