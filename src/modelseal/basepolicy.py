@@ -283,11 +283,13 @@ def materialize_pem_list(text: str, what: str, folder: Path, start: Path,
             continue
         assert entry.path is not None
         named.append(entry.path)
-        files.append(_listed_file(entry.path, what, folder, start, base))
+        files.append(listed_file(entry.path, what, folder, start, base))
     return files, named
 
 
-def _listed_file(path: str, what: str, folder: Path, start: Path, base: str | None) -> Path:
+def listed_file(path: str, what: str, folder: Path, start: Path, base: str | None) -> Path:
+    """The policy file at repository path ``path``: from ``base`` when given (written
+    under ``folder``), else the work tree's."""
     if base is None:
         local = Path(path)
         if not local.is_file():

@@ -299,7 +299,7 @@ def git_dir_above(model: Path) -> Path | None:
 
 @functools.lru_cache(maxsize=64)
 def _ask_git_dir(start: str, option: str) -> Path | None:
-    # git itself, not GitPython: `check` must start fast (see tests/test_cli.py)
+    # git itself, not GitPython: `check` must start fast (see tests/integration/test_cli.py)
     try:
         done = subprocess.run(["git", "rev-parse", option], cwd=start,
                               env=_absolute_git_env(), capture_output=True, text=True,

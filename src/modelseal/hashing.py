@@ -276,7 +276,10 @@ def _read_chunks(fd: int, task: _Task, hasher: StreamingHash,
 def _require_unchanged(entry: FileEntry, st: os.stat_result, when: str) -> None:
     if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_dev) != (entry.inode, entry.device):
         raise HashingError(f"{entry.path} was replaced {when}; run again")
-    if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
+    # ctime too: a rewrite that puts the old mtime back still moves the ctime, and a
+    # digest lent to a verification (RunDigests) is keyed by the whole identity
+    if (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (entry.size, entry.mtime_ns,
+                                                         entry.ctime_ns):
         raise HashingError(f"{entry.path} changed {when}; stop whatever is writing it "
                            "and run again")
 

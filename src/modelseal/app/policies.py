@@ -8,6 +8,7 @@ nearest `.modelseal.yaml` when neither is given, with the flags or CI inputs on 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,3 +125,26 @@ def verify_policy(request: PolicyRequest, base: str | None, config: Config | Non
                   folder: Path) -> Policy:
     """`effective_policy` with the listed key and root files added."""
     return effective_policy(with_listed_files(request, base, folder).request.flags, config)
+
+
+def trust_config_file(path: Path | None, base: str | None, folder: Path
+                      ) -> tuple[Path | None, tuple[str, ...]]:
+    """The Sigstore trust config to verify with, and its repository path when it was
+    read from the base revision.
+
+    On a pull request (``base`` given) a trust config inside the repository is the
+    change's own copy: it is read from the base instead, as listed keys and roots are,
+    so a change cannot choose the Fulcio CA and Rekor keys its own signature is checked
+    with. A file outside the repository (the runner's, the user's) is used as it is.
+    """
+    if path is None or base is None:
+        return path, ()
+    from modelseal.basepolicy import listed_file
+    from modelseal.gitrepo import find_repo_root
+
+    root = find_repo_root(Path.cwd())
+    absolute = Path(os.path.abspath(path))  # lexically: a link in the tree is the tree's
+    if root is None or not absolute.is_relative_to(root):
+        return path, ()
+    relative = absolute.relative_to(root).as_posix()
+    return listed_file(relative, "Sigstore trust config", folder, Path.cwd(), base), (relative,)

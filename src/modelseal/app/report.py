@@ -98,11 +98,14 @@ def _build(request: ReportRequest, folder: Path,
         models, config = chosen.models, chosen.config
     listed = policies.with_listed_files(request.policy, request.base, folder)
     policy = policies.effective_policy(listed.request.flags, config)
+    trust_config, trust_watched = policies.trust_config_file(request.trust_config,
+                                                             request.base, folder)
+    watched += trust_watched
     verify_options = verifying.VerifyOptions(
         # with only a registry model, --signature is that reference's (verify_reference)
         policy=policy, signature=request.models.signature if models else None,
         ignore_unsigned_files=request.ignore_unsigned_files, offline=request.offline,
-        trust_config=request.trust_config, progress=request.progress)
+        trust_config=trust_config, progress=request.progress)
     # listed paths from --base are repository paths already; local ones are made so
     flags = verify_flags(request, root) + (
         list(listed.flags) if request.base is not None else _portable_flags(listed.flags, root))

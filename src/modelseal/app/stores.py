@@ -42,9 +42,11 @@ def verify_options(request: VerifyRequest, *, signature: Path | None = None,
     with policies.policy_folder() as folder:
         config = policies.policy_config(request.source, folder)
         policy = policies.verify_policy(request.policy, request.source.base, config, folder)
+        trust_config, _ = policies.trust_config_file(request.trust_config,
+                                                     request.source.base, folder)
         yield VerifyOptions(policy=policy, signature=signature, ignore=tuple(ignore),
                             ignore_unsigned_files=request.ignore_unsigned_files,
-                            offline=request.offline, trust_config=request.trust_config,
+                            offline=request.offline, trust_config=trust_config,
                             progress=request.progress)
 
 

@@ -65,10 +65,11 @@ def verify_directories(models: ModelRequest, request: VerifyRequest) -> VerifyOu
         else:
             chosen = selection.base_models(models, source.base, folder, source.base_config)
         policy = policies.verify_policy(request.policy, source.base, chosen.config, folder)
+        trust_config, _ = policies.trust_config_file(request.trust_config, source.base, folder)
         options = verifying.VerifyOptions(
             policy=policy, signature=models.signature,
             ignore_unsigned_files=request.ignore_unsigned_files, offline=request.offline,
-            trust_config=request.trust_config, progress=request.progress,
+            trust_config=trust_config, progress=request.progress,
             allow_unsigned=request.allow_unsigned)
         outcome = verify_models(chosen.models, options)
     return VerifyOutcome(outcome.results, [*chosen.notices, *outcome.notices])
@@ -98,11 +99,16 @@ def verify_path(path: str | Path, policy: Policy, *, signature: str | Path | Non
     from modelseal.config import HashOptions
     from modelseal.errors import ModelPathError
     from modelseal.policy import Policy as PolicyType
+    from modelseal.policy import validate_rule
     from modelseal.targets import ModelTarget
     from modelseal.verifying import VerifyOptions
 
     if not isinstance(policy, PolicyType):
         raise UsageError(f"policy must be a modelseal.Policy, not {type(policy).__name__}")
+    for number, rule in enumerate(policy.signers, start=1):
+        # as the config and the flags are checked: an identity needs its issuer, a
+        # regex must compile, shorthands must be well formed
+        validate_rule(rule, f"policy signer {number}")
     model = Path(path)
     if not model.exists():
         raise ModelPathError(f"model path {model} does not exist")

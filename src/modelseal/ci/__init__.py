@@ -2,7 +2,7 @@
 
 The composite actions stay thin: they install modelseal and call `modelseal action`,
 passing inputs through environment variables. Everything that decides anything
-lives here, as small functions tested by `tests/test_action*.py`:
+lives here, as small functions tested by `tests/*/test_action*.py`:
 
 - `runner`: the runner's file protocol (outputs, job summary, annotations) and the
   workflow context (event name, payload, pull request, release);

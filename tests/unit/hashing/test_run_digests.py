@@ -42,3 +42,19 @@ def test_another_spec_is_a_miss(tmp_path: Path) -> None:
 def test_never_combined_with_the_stat_cache() -> None:
     with pytest.raises(ValueError, match="without the stat cache"):
         HashRun(use_cache=True, fresh=RunDigests())
+
+
+def test_a_file_rewritten_with_its_old_mtime_after_listing_is_refused(tmp_path: Path) -> None:
+    """Same size, the same mtime put back: only the ctime shows the rewrite, and a
+    digest of the new bytes must never be stored under the listed identity."""
+    from modelseal.errors import HashingError
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"a" * 4096)
+    listed = _entry(weights)
+    weights.write_bytes(b"b" * 4096)
+    os.utime(weights, ns=(listed.mtime_ns, listed.mtime_ns))
+    fresh = RunDigests()
+    with pytest.raises(HashingError, match="changed since it was listed"):
+        hash_entries([listed], HashSpec(), cache=fresh)
+    assert fresh.get(listed, HashSpec()) is None
