@@ -147,4 +147,11 @@ def trust_config_file(path: Path | None, base: str | None, folder: Path
     if root is None or not absolute.is_relative_to(root):
         return path, ()
     relative = absolute.relative_to(root).as_posix()
-    return listed_file(relative, "Sigstore trust config", folder, Path.cwd(), base), (relative,)
+    try:
+        local = listed_file(relative, "Sigstore trust config", folder, Path.cwd(), base)
+    except UsageError:
+        raise UsageError(f"Sigstore trust config {relative} is in the repository but not at "
+                         f"the base revision {base}: a pull request cannot bring its own; "
+                         "commit it to the base branch first, or keep it outside the "
+                         "repository (e.g. in $RUNNER_TEMP)") from None
+    return local, (relative,)
