@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -307,3 +308,19 @@ def gitlab_note(state: ForgeState, key: str, body: str, *, system: bool = False,
     state.threads.setdefault(key, []).append(
         {"id": note_id, "body": body, "system": system, "author": {"username": username}})
     return note_id
+
+
+PR_HEAD_SHA = "c0ffee" * 6 + "abcd"
+
+
+def github_pull_request_env(monkeypatch: Any, tmp_path: Path, api_url: str,
+                            token: str) -> None:
+    """The Actions environment of pull request 7 on acme/models, its API at ``api_url``."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"number": 7, "pull_request": {
+        "number": 7, "head": {"sha": PR_HEAD_SHA}, "base": {"sha": "b" * 40}}}))
+    monkeypatch.setenv("GITHUB_API_URL", api_url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_TOKEN", token)

@@ -35,10 +35,12 @@ from modelseal.report.render import render
 from tests import report_samples as samples
 from tests.conftest import EXAMPLE_MODEL, REPO_ROOT, run_modelseal, run_modelseal_process
 from tests.forge_servers import (
+    PR_HEAD_SHA,
     ForgeState,
     GitHubHandler,
     GitLabHandler,
     github_comment,
+    github_pull_request_env,
     gitlab_note,
     serve,
 )
@@ -389,7 +391,7 @@ USER_TOKEN = "ghp_PersonalTokenValue0123456789abcdefg"  # a user's token: /user 
 GL_TOKEN = "glpat-ProjectBotToken-0123456789"
 THREAD = "acme/models#7"
 GL_THREAD = "acme/ml!12"
-HEAD_SHA = "c0ffee" * 6 + "abcd"
+HEAD_SHA = PR_HEAD_SHA
 MARKER = "<!-- modelseal-report -->"
 
 
@@ -407,14 +409,7 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ForgeSta
     state = ForgeState(tokens={APP_TOKEN: "write", USER_TOKEN: "write"},
                        users={USER_TOKEN: "alice"})
     with serve(GitHubHandler, state) as running:
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps({"number": 7, "pull_request": {
-            "number": 7, "head": {"sha": HEAD_SHA}, "base": {"sha": "b" * 40}}}))
-        monkeypatch.setenv("GITHUB_API_URL", running.base_url)
-        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-        monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
-        monkeypatch.setenv("GITHUB_TOKEN", APP_TOKEN)
+        github_pull_request_env(monkeypatch, tmp_path, running.base_url, APP_TOKEN)
         yield running
 
 

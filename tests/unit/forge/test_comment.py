@@ -14,10 +14,12 @@ from modelseal.forge.sticky import report_key
 from modelseal.report.render import render
 from tests import report_samples as samples
 from tests.forge_servers import (
+    PR_HEAD_SHA,
     ForgeState,
     GitHubHandler,
     GitLabHandler,
     github_comment,
+    github_pull_request_env,
     gitlab_note,
     serve,
 )
@@ -26,7 +28,7 @@ GH_TOKEN = "ghs_S3cretTokenValue0123456789abcdefXYZ"
 RO_TOKEN = "ghs_ReadOnlyTokenValue9876543210zyxwvu"
 GL_TOKEN = "glpat-S3cretGitLabToken-0123456789"
 THREAD = "acme/models#7"
-HEAD_SHA = "c0ffee" * 6 + "abcd"
+HEAD_SHA = PR_HEAD_SHA
 
 
 @pytest.fixture(autouse=True)
@@ -44,14 +46,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ForgeState]:
     state = ForgeState(tokens={GH_TOKEN: "write", RO_TOKEN: "read"})
     with serve(GitHubHandler, state) as running:
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps({"number": 7, "pull_request": {
-            "number": 7, "head": {"sha": HEAD_SHA}, "base": {"sha": "b" * 40}}}))
-        monkeypatch.setenv("GITHUB_API_URL", running.base_url)
-        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-        monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
-        monkeypatch.setenv("GITHUB_TOKEN", GH_TOKEN)
+        github_pull_request_env(monkeypatch, tmp_path, running.base_url, GH_TOKEN)
         yield running
 
 

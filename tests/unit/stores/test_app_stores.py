@@ -20,17 +20,12 @@ from modelseal.policy import PolicyFlags
 from modelseal.signing import Signer
 from modelseal.signing_methods import SignerRequest
 from modelseal.stores import catalog
-from tests.signing_support import key_pair
 from tests.store_builders import build_ollama_store
+from tests.store_helpers import keys as keys  # fixtures
 
 LAYERS = [("application/vnd.ollama.image.model", b"GGUF" + os.urandom(4096)),
           ("application/vnd.ollama.image.template", b"{{ .Prompt }}"),
           ("application/vnd.ollama.image.license", b"MIT License")]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    return key_pair(tmp_path, "signer.pem", "signer.pub.pem")
 
 
 @pytest.fixture

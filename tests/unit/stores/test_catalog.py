@@ -12,18 +12,17 @@ import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from modelseal.cli import build_parser, main
+from modelseal.cli import build_parser
 from modelseal.stores import catalog
 from modelseal.stores.source import StoreModel, file_entry, sorted_entries
-from tests.signing_support import key_pair
 from tests.store_builders import make_model
-
-Run = Callable[..., tuple[int, str, str]]
+from tests.store_helpers import Run
+from tests.store_helpers import keys as keys  # fixtures
+from tests.store_helpers import run as run
 
 # a store this test adds: a plain directory read as a store whose blobs are its files
 COPY = catalog.StoreKind("dir-copy", "the directory copy", "DIR",
@@ -36,27 +35,6 @@ def open_copy(spec: str) -> StoreModel:
     entries = [file_entry(path.relative_to(root).as_posix(), path, os.lstat(path))
                for path in root.rglob("*") if path.is_file()]
     return StoreModel(f"copy:{root}", root.name, root, sorted_entries(entries))
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Run:
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    return key_pair(tmp_path, "signer.pem", "signer.pub.pem")
 
 
 def _store_options(parser: argparse.ArgumentParser) -> dict[str, object]:
